@@ -1,0 +1,628 @@
+// Package config loads logscan's settings with koanf, in this order, later
+// layers winning: built-in defaults, the YAML file named by --config, LOGSCAN_*
+// environment variables, then command-line flags. Every value is validated and
+// an error names the key (or flag, or variable) and the value at fault.
+//
+// Unknown keys are errors, not warnings: a typo such as `rule:` for `rules:`
+// would otherwise silently run with no rules at all.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/logscan/logscan/filter"
+)
+
+// Rule is one named selection rule.
+type Rule struct {
+	Name       string
+	Match      []string
+	Ignore     []string
+	IgnoreCase bool
+	Fixed      bool
+}
+
+// Config is the validated configuration.
+type Config struct {
+	Roots        []string
+	Follow       bool
+	StartAt      string // "end" or "beginning"
+	StateFile    string
+	Include      []string
+	Exclude      []string
+	ExcludeDir   []string
+	PollInterval time.Duration
+	SaveInterval time.Duration
+	Rules        []Rule
+	// Match and Ignore come from --match/--ignore (or LOGSCAN_MATCH/LOGSCAN_IGNORE):
+	// Match adds an unnamed rule, Ignore applies to every rule.
+	Match      []string
+	Ignore     []string
+	IgnoreCase bool
+	Fixed      bool
+	MaxLine    int
+	Jobs       int
+	Decompress bool
+
+	OutputFormat string // "text" or "json"
+	LogLevel     string
+	LogFormat    string // "auto", "json" or "console"
+	HTTPListen   string
+
+	// Source is the config file that was read, "" if none.
+	Source string
+}
+
+// Error is a configuration error that names what is at fault.
+type Error struct {
+	Where string // "config key rules[0].match", "flag --poll", "env LOGSCAN_ROOTS", ...
+	Value string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %s", e.Where, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %q", e.Where, e.Msg, e.Value)
+}
+
+// kind is the type of a known key.
+type kind int
+
+const (
+	kString kind = iota
+	kStrings
+	kPatterns // list of patterns: from env, not split on commas (patterns may contain them)
+	kBool
+	kDuration
+	kInt
+	kSize
+	kRules
+)
+
+// keys lists every known key with its type; it is also the source of the
+// env var names (LOGSCAN_ + upper-cased key with dots as underscores).
+var keys = map[string]kind{
+	"roots":         kStrings,
+	"follow":        kBool,
+	"start_at":      kString,
+	"state_file":    kString,
+	"include":       kStrings,
+	"exclude":       kStrings,
+	"exclude_dir":   kStrings,
+	"poll_interval": kDuration,
+	"save_interval": kDuration,
+	"rules":         kRules,
+	"match":         kPatterns,
+	"ignore":        kPatterns,
+	"ignore_case":   kBool,
+	"fixed":         kBool,
+	"max_line":      kSize,
+	"jobs":          kInt,
+	"decompress":    kBool,
+	"output.format": kString,
+	"log.level":     kString,
+	"log.format":    kString,
+	"http.listen":   kString,
+}
+
+var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
+
+// Defaults are the built-in values, the first layer.
+func Defaults() map[string]any {
+	return map[string]any{
+		"start_at":      "end",
+		"save_interval": "1s",
+		"max_line":      "16MiB",
+		"jobs":          0,
+		"decompress":    true,
+		"output.format": "text",
+		"log.level":     "info",
+		"log.format":    "auto",
+	}
+}
+
+// Sources are the inputs of Load besides the defaults.
+type Sources struct {
+	File    string            // YAML config file, "" for none
+	Environ []string          // os.Environ(); only LOGSCAN_* entries are read
+	Flags   map[string]any    // key → value from command-line flags that were set
+	FlagOf  map[string]string // key → flag name, for error messages
+}
+
+// Load builds and validates a Config from the layers.
+func Load(src Sources) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
+		return nil, fmt.Errorf("defaults: %w", err)
+	}
+	if src.File != "" {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(src.File), yaml.Parser()); err != nil {
+			return nil, &Error{Where: "config file " + src.File, Msg: cleanErr(err)}
+		}
+		if err := checkKnown(fk, "config key "); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", src.File, err)
+		}
+		if err := k.Merge(fk); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", src.File, err)
+		}
+	}
+	ek, err := envLayer(src.Environ)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Merge(ek); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if len(src.Flags) > 0 {
+		fl := koanf.New(".")
+		if err := fl.Load(confmap.Provider(src.Flags, "."), nil); err != nil {
+			return nil, fmt.Errorf("flags: %w", err)
+		}
+		if err := k.Merge(fl); err != nil {
+			return nil, fmt.Errorf("flags: %w", err)
+		}
+	}
+	c, err := decode(k, src)
+	if err != nil {
+		return nil, err
+	}
+	c.Source = src.File
+	return c, nil
+}
+
+func cleanErr(err error) string {
+	return strings.TrimSpace(err.Error())
+}
+
+// checkKnown rejects keys that logscan does not know, with a suggestion.
+func checkKnown(k *koanf.Koanf, prefix string) error {
+	all := k.All()
+	names := make([]string, 0, len(all))
+	for key := range all {
+		names = append(names, key)
+	}
+	sort.Strings(names)
+	for _, key := range names {
+		if _, ok := keys[key]; ok {
+			continue
+		}
+		msg := "unknown key"
+		if s := suggest(key); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return &Error{Where: prefix + key, Msg: msg}
+	}
+	return nil
+}
+
+// suggest returns the known key closest to key, if it is close.
+func suggest(key string) string {
+	best, bestD := "", 3
+	for known := range keys {
+		if d := distance(key, known); d < bestD || (d == bestD && known < best) {
+			best, bestD = known, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// EnvName is the environment variable for a key.
+func EnvName(key string) string {
+	return "LOGSCAN_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// envLayer reads LOGSCAN_* variables. Lists are comma-separated (roots,
+// include, exclude), or a JSON array; pattern lists are one pattern unless
+// given as a JSON array, since a regexp may contain commas; rules is JSON.
+func envLayer(environ []string) (*koanf.Koanf, error) {
+	byEnv := make(map[string]string, len(keys))
+	for key := range keys {
+		byEnv[EnvName(key)] = key
+	}
+	m := map[string]any{}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "LOGSCAN_") {
+			continue
+		}
+		key, known := byEnv[name]
+		if !known {
+			return nil, &Error{Where: "env " + name, Msg: "unknown variable (known: " + strings.Join(envNames(), ", ") + ")"}
+		}
+		where := "env " + name
+		switch keys[key] {
+		case kStrings, kPatterns:
+			if strings.HasPrefix(strings.TrimSpace(val), "[") {
+				var list []string
+				if err := json.Unmarshal([]byte(val), &list); err != nil {
+					return nil, &Error{Where: where, Value: val, Msg: "bad JSON list of strings"}
+				}
+				m[key] = list
+			} else if keys[key] == kPatterns {
+				m[key] = []string{val}
+			} else {
+				m[key] = splitList(val)
+			}
+		case kRules:
+			var rules []any
+			if err := json.Unmarshal([]byte(val), &rules); err != nil {
+				return nil, &Error{Where: where, Value: val, Msg: "rules must be a JSON list of objects"}
+			}
+			m[key] = rules
+		default:
+			m[key] = val
+		}
+	}
+	ek := koanf.New(".")
+	if err := ek.Load(confmap.Provider(m, "."), nil); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	return ek, nil
+}
+
+func envNames() []string {
+	var names []string
+	for key := range keys {
+		names = append(names, EnvName(key))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// decoder converts merged values, naming the key on error.
+type decoder struct {
+	k   *koanf.Koanf
+	src Sources
+	err error
+}
+
+func (d *decoder) where(key string) string {
+	if f, ok := d.src.FlagOf[key]; ok && d.src.Flags != nil {
+		if _, set := d.src.Flags[key]; set {
+			return "flag --" + f
+		}
+	}
+	return "config key " + key
+}
+
+func (d *decoder) fail(key string, v any, msg string) {
+	if d.err == nil {
+		d.err = &Error{Where: d.where(key), Value: fmt.Sprint(v), Msg: msg}
+	}
+}
+
+func (d *decoder) str(key string) string {
+	v := d.k.Get(key)
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int, int64, float64, bool:
+		return fmt.Sprint(x)
+	}
+	d.fail(key, v, "want a string")
+	return ""
+}
+
+func (d *decoder) strs(key string) []string {
+	return d.strList(key, d.k.Get(key))
+}
+
+func (d *decoder) strList(key string, v any) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if keys[key] == kStrings && strings.Contains(x, ",") {
+			return splitList(x)
+		}
+		return []string{x}
+	case []string:
+		return slices.Clone(x)
+	case []any:
+		out := make([]string, 0, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				d.fail(fmt.Sprintf("%s[%d]", key, i), e, "want a string")
+				return nil
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	d.fail(key, v, "want a list of strings")
+	return nil
+}
+
+func (d *decoder) boolean(key string) bool {
+	v := d.k.Get(key)
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err != nil {
+			d.fail(key, x, "want true or false")
+		}
+		return b
+	}
+	d.fail(key, v, "want true or false")
+	return false
+}
+
+func (d *decoder) duration(key string) time.Duration {
+	v := d.k.Get(key)
+	switch x := v.(type) {
+	case nil:
+		return 0
+	case time.Duration:
+		return x
+	case string:
+		if x == "" || x == "0" {
+			return 0
+		}
+		dur, err := time.ParseDuration(strings.TrimSpace(x))
+		if err != nil || dur < 0 {
+			d.fail(key, x, "bad duration (want e.g. 500ms, 2s, 1m)")
+		}
+		return dur
+	case int:
+		if x == 0 {
+			return 0
+		}
+	}
+	d.fail(key, v, "bad duration (want e.g. 500ms, 2s, 1m)")
+	return 0
+}
+
+func (d *decoder) integer(key string) int {
+	v := d.k.Get(key)
+	switch x := v.(type) {
+	case nil:
+		return 0
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		if x == float64(int(x)) {
+			return int(x)
+		}
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err == nil {
+			return n
+		}
+	}
+	d.fail(key, v, "want a whole number")
+	return 0
+}
+
+// size parses a byte size: a number with an optional KiB/MiB/GiB (or K/M/G) suffix.
+func (d *decoder) size(key string) int {
+	v := d.k.Get(key)
+	switch x := v.(type) {
+	case int:
+		return x
+	case float64:
+		return int(x)
+	case string:
+		n, err := ParseSize(x)
+		if err != nil {
+			d.fail(key, x, "bad size (want e.g. 1048576, 64KiB, 16MiB)")
+		}
+		return n
+	}
+	d.fail(key, v, "bad size (want e.g. 1048576, 64KiB, 16MiB)")
+	return 0
+}
+
+// ParseSize parses "16MiB", "64KiB", "1G", "4096".
+func ParseSize(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		m      int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n <= 0 {
+		return 0, errors.New("bad size")
+	}
+	return n * mult, nil
+}
+
+func (d *decoder) rules() []Rule {
+	v := d.k.Get("rules")
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		d.fail("rules", v, "want a list of {name, match, ignore, ignore_case, fixed}")
+		return nil
+	}
+	out := make([]Rule, 0, len(list))
+	for i, e := range list {
+		at := fmt.Sprintf("rules[%d]", i)
+		m, ok := e.(map[string]any)
+		if !ok {
+			d.fail(at, e, "want a map with name, match, ignore, ignore_case, fixed")
+			return nil
+		}
+		for key := range m {
+			if !slices.Contains(ruleKeys, key) {
+				if d.err == nil {
+					d.err = &Error{Where: "config key " + at + "." + key, Msg: "unknown key (rule keys: " + strings.Join(ruleKeys, ", ") + ")"}
+				}
+				return nil
+			}
+		}
+		sub := koanf.New(".")
+		if err := sub.Load(confmap.Provider(m, ""), nil); err != nil {
+			d.fail(at, e, err.Error())
+			return nil
+		}
+		sd := &decoder{k: sub}
+		r := Rule{
+			Name:       sd.str("name"),
+			Match:      sd.strList("match", sub.Get("match")),
+			Ignore:     sd.strList("ignore", sub.Get("ignore")),
+			IgnoreCase: sd.boolean("ignore_case"),
+			Fixed:      sd.boolean("fixed"),
+		}
+		if sd.err != nil {
+			var ce *Error
+			if errors.As(sd.err, &ce) {
+				ce.Where = "config key " + at + "." + strings.TrimPrefix(ce.Where, "config key ")
+			}
+			if d.err == nil {
+				d.err = sd.err
+			}
+			return nil
+		}
+		out = append(out, r)
+	}
+	seen := map[string]int{}
+	for i, r := range out {
+		if r.Name == "" {
+			continue
+		}
+		if j, dup := seen[r.Name]; dup {
+			d.fail(fmt.Sprintf("rules[%d].name", i), r.Name, fmt.Sprintf("duplicate rule name (also rules[%d])", j))
+			return nil
+		}
+		seen[r.Name] = i
+	}
+	return out
+}
+
+func decode(k *koanf.Koanf, src Sources) (*Config, error) {
+	d := &decoder{k: k, src: src}
+	c := &Config{
+		Roots:        d.strs("roots"),
+		Follow:       d.boolean("follow"),
+		StartAt:      d.str("start_at"),
+		StateFile:    d.str("state_file"),
+		Include:      d.strs("include"),
+		Exclude:      d.strs("exclude"),
+		ExcludeDir:   d.strs("exclude_dir"),
+		PollInterval: d.duration("poll_interval"),
+		SaveInterval: d.duration("save_interval"),
+		Rules:        d.rules(),
+		Match:        d.strs("match"),
+		Ignore:       d.strs("ignore"),
+		IgnoreCase:   d.boolean("ignore_case"),
+		Fixed:        d.boolean("fixed"),
+		MaxLine:      d.size("max_line"),
+		Jobs:         d.integer("jobs"),
+		Decompress:   d.boolean("decompress"),
+		OutputFormat: d.str("output.format"),
+		LogLevel:     d.str("log.level"),
+		LogFormat:    d.str("log.format"),
+		HTTPListen:   d.str("http.listen"),
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	switch c.StartAt {
+	case "end", "beginning":
+	default:
+		d.fail("start_at", c.StartAt, "want end or beginning")
+	}
+	switch c.OutputFormat {
+	case "text", "json":
+	default:
+		d.fail("output.format", c.OutputFormat, "want text or json")
+	}
+	switch c.LogFormat {
+	case "auto", "json", "console":
+	default:
+		d.fail("log.format", c.LogFormat, "want auto, json or console")
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		d.fail("log.level", c.LogLevel, "want trace, debug, info, warn or error")
+	}
+	if c.Jobs < 0 {
+		d.fail("jobs", c.Jobs, "want 0 (one per CPU) or more")
+	}
+	if c.SaveInterval == 0 {
+		c.SaveInterval = time.Second
+	}
+	if c.MaxLine < 1024 {
+		d.fail("max_line", c.MaxLine, "want at least 1KiB")
+	}
+	for _, glob := range append(append(slices.Clone(c.Include), c.Exclude...), c.ExcludeDir...) {
+		if err := filter.Check(glob); err != nil {
+			d.fail("include/exclude", glob, "bad glob: "+err.Error())
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return c, nil
+}
+
+// ReadFileIfExists reports whether path exists, for the default config path.
+func ReadFileIfExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
