@@ -1,0 +1,247 @@
+// Package httpapi serves logscan's HTTP endpoints: Prometheus metrics,
+// liveness and readiness probes, and /matches, a live NDJSON stream of
+// matches.
+//
+// Endpoints (GET or HEAD):
+//
+//	/metrics  Prometheus text exposition of the registry given to New.
+//	/healthz  200 "ok" while the process serves HTTP (alias /livez).
+//	/readyz   503 until ready() reports true (initial walk done, watches set), then 200.
+//	/matches  One JSON object per line, flushed as matches happen; ?rule=NAME
+//	          keeps only that rule's matches ("unnamed" for a rule without a name).
+//
+// A slow /matches client never slows the pipeline: [Hub.Publish] drops what
+// does not fit in the client's bounded buffer and counts it, and a client that
+// cannot take a batch within the write timeout is disconnected. The stream
+// has no replay: a client sees matches published after it connected.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+const (
+	// shutdownTimeout bounds how long Run waits for requests in flight once
+	// its context is done, before closing the connections.
+	shutdownTimeout = 5 * time.Second
+	// streamWriteTimeout disconnects a /matches client whose connection
+	// accepts no batch for this long, freeing its goroutine.
+	streamWriteTimeout = 30 * time.Second
+	// readHeaderTimeout protects against clients that never finish headers.
+	readHeaderTimeout = 10 * time.Second
+)
+
+// Server serves the endpoints. Create it with New and run it with Run.
+type Server struct {
+	addr  string
+	hub   *Hub
+	ready func() bool
+	log   zerolog.Logger
+	mux   *http.ServeMux
+
+	stopping  chan struct{} // closed when Run's context is done: streams end
+	stopOnce  sync.Once
+	started   chan struct{} // closed once Run listens or fails to
+	startOnce sync.Once
+	mu        sync.Mutex
+	boundAddr string
+
+	writeTimeout time.Duration
+}
+
+// New returns a Server for addr (host:port; port 0 picks a free one). reg is
+// served on /metrics, hub feeds /matches and ready gates /readyz; a nil reg
+// or hub leaves its endpoint answering 404, a nil ready means always ready.
+func New(addr string, reg *prometheus.Registry, hub *Hub, ready func() bool, log zerolog.Logger) *Server {
+	if ready == nil {
+		ready = func() bool { return true }
+	}
+	s := &Server{
+		addr:         addr,
+		hub:          hub,
+		ready:        ready,
+		log:          log,
+		mux:          http.NewServeMux(),
+		stopping:     make(chan struct{}),
+		started:      make(chan struct{}),
+		writeTimeout: streamWriteTimeout,
+	}
+	s.mux.HandleFunc("GET /healthz", s.handleAlive)
+	s.mux.HandleFunc("GET /livez", s.handleAlive)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	if reg != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorLog:          promLogger{log},
+			Registry:          reg, // counts promhttp's own errors
+			EnableOpenMetrics: true,
+		}))
+	}
+	if hub != nil {
+		s.mux.HandleFunc("GET /matches", s.handleMatches)
+	}
+	return s
+}
+
+// Handler returns the endpoints as an http.Handler, for tests and for
+// mounting elsewhere.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Addr returns the address Run listens on, with the port resolved; it is
+// empty until Started is closed, and stays empty if listening failed.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boundAddr
+}
+
+// Started returns a channel closed once Run is listening or has failed to
+// listen.
+func (s *Server) Started() <-chan struct{} { return s.started }
+
+// Run listens on the address given to New and serves until ctx is done, then
+// ends the /matches streams and shuts down gracefully, closing connections
+// still open after a timeout. It returns the listen or serve error, or nil
+// after a clean shutdown. Run may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		s.startOnce.Do(func() { close(s.started) })
+		return fmt.Errorf("httpapi: listen on %s: %w", s.addr, err)
+	}
+	s.mu.Lock()
+	s.boundAddr = ln.Addr().String()
+	s.mu.Unlock()
+	s.startOnce.Do(func() { close(s.started) })
+
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		// No WriteTimeout: /matches streams for as long as the client stays;
+		// it sets per-batch deadlines itself.
+		IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		s.stop()
+		return fmt.Errorf("httpapi: serve on %s: %w", s.boundAddr, err)
+	case <-ctx.Done():
+	}
+	s.stop()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("httpapi: shutdown %s: %w", s.boundAddr, err))
+		if cerr := srv.Close(); cerr != nil {
+			errs = append(errs, fmt.Errorf("httpapi: close %s: %w", s.boundAddr, cerr))
+		}
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("httpapi: serve on %s: %w", s.boundAddr, err))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+func (s *Server) handleAlive(w http.ResponseWriter, _ *http.Request) {
+	s.text(w, http.StatusOK, "ok\n")
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready() {
+		s.text(w, http.StatusServiceUnavailable, "not ready\n")
+		return
+	}
+	s.text(w, http.StatusOK, "ok\n")
+}
+
+func (s *Server) text(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if _, err := w.Write([]byte(body)); err != nil {
+		s.log.Debug().Err(err).Msg("httpapi: write probe response")
+	}
+}
+
+// handleMatches streams the client's matches until the client leaves, the
+// hub closes, the server stops or a batch cannot be written in time.
+func (s *Server) handleMatches(w http.ResponseWriter, r *http.Request) {
+	rule := r.URL.Query().Get("rule")
+	c, err := s.hub.subscribe(rule)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.hub.unsubscribe(c)
+	log := s.log.With().Str("remote", r.RemoteAddr).Str("rule", rule).Logger()
+	log.Debug().Msg("httpapi: /matches client connected")
+
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if err := rc.Flush(); err != nil {
+		log.Debug().Err(err).Msg("httpapi: /matches flush headers")
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			log.Debug().Msg("httpapi: /matches client disconnected")
+			return
+		case <-s.hub.done:
+			return
+		case <-s.stopping:
+			return
+		case line := <-c.ch:
+			if err := s.writeBatch(w, rc, c, line); err != nil {
+				log.Debug().Err(err).Msg("httpapi: /matches client dropped")
+				return
+			}
+		}
+	}
+}
+
+// writeBatch writes line and whatever else is already queued, then flushes
+// once, so a burst costs one flush rather than one per line.
+func (s *Server) writeBatch(w http.ResponseWriter, rc *http.ResponseController, c *client, line []byte) error {
+	// A writer without deadlines (a test recorder) streams without the guard.
+	if err := rc.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("set write deadline: %w", err)
+	}
+	if _, err := w.Write(line); err != nil {
+		return fmt.Errorf("write match: %w", err)
+	}
+	for n := len(c.ch); n > 0; n-- {
+		if _, err := w.Write(<-c.ch); err != nil {
+			return fmt.Errorf("write match: %w", err)
+		}
+	}
+	if err := rc.Flush(); err != nil {
+		return fmt.Errorf("flush matches: %w", err)
+	}
+	return nil
+}
+
+// promLogger routes promhttp's errors to zerolog.
+type promLogger struct{ log zerolog.Logger }
+
+func (p promLogger) Println(v ...any) { p.log.Error().Msg(fmt.Sprint(v...)) }
