@@ -1,0 +1,221 @@
+// Package input opens a path for reading, decompressing .gz and .zst on the
+// fly with pooled decoders.
+//
+// An Opener belongs to one worker and serves one open file at a time: the
+// reader returned by Open is backed by the Opener's pooled gzip or zstd
+// decoder, so it is valid until closeFn is called and the next Open. Reusing
+// the decoders (Reset) keeps the per-file cost to a file descriptor instead
+// of fresh decoder state, which for zstd is hundreds of kilobytes.
+//
+// Compression is recognised by magic bytes (1f 8b for gzip, 28 b5 2f fd for
+// zstd) and, when the content does not say, by the extension (.gz, .zst).
+// Concatenated gzip members and zstd frames are read as one stream, as gzip
+// -dc and zstd -dc do.
+package input
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrSkipCompressed is returned, wrapped with the path, by Open for a
+// compressed file when decompression is off; callers count and skip it.
+var ErrSkipCompressed = errors.New("compressed file skipped")
+
+type kind int
+
+const (
+	plain kind = iota
+	gz
+	zst
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Opener opens files for one worker, pooling one gzip and one zstd decoder
+// and reusing them across files. It is not safe for concurrent use.
+type Opener struct {
+	decompress bool
+	gz         *gzip.Reader
+	zd         *zstd.Decoder
+	hdr        [4]byte
+	pre        prefixReader
+	dec        decodeReader
+}
+
+// NewOpener returns an Opener that decompresses .gz and .zst files when
+// decompress is true and refuses them with ErrSkipCompressed otherwise.
+func NewOpener(decompress bool) *Opener {
+	return &Opener{decompress: decompress}
+}
+
+// Open opens path; for a gzip or zstd file (by magic bytes, else by
+// extension) with decompression on, r yields the decompressed content and
+// compressed is true. closeFn closes the file, not the pooled decoder, and
+// must be called once before the next Open. A read error of the decompressor
+// (corrupt or truncated data) comes after the bytes decoded before it and
+// names the path, as do errors from Open itself. A FIFO is opened like any
+// file: it blocks until a writer appears, then reads like stdin.
+func (o *Opener) Open(path string) (r io.Reader, compressed bool, closeFn func() error, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, nil, err // *fs.PathError names the path
+	}
+	src, k, err := o.sniff(f, path)
+	if err != nil {
+		return nil, false, nil, closeAfter(f, err)
+	}
+	if k == plain {
+		return src, false, f.Close, nil
+	}
+	if !o.decompress {
+		return nil, true, nil, closeAfter(f, fmt.Errorf("%s: %w", path, ErrSkipCompressed))
+	}
+	dec, err := o.decoder(k, src)
+	if errors.Is(err, io.EOF) {
+		// An empty file named .gz holds no lines; no reason to fail it.
+		return eofReader{}, true, f.Close, nil
+	}
+	if err != nil {
+		return nil, true, nil, closeAfter(f, fmt.Errorf("decompress %s: %w", path, err))
+	}
+	o.dec = decodeReader{r: dec, path: path}
+	return &o.dec, true, f.Close, nil
+}
+
+// sniff reads the first bytes of f to recognise its compression and returns
+// the reader to use for the content, which still starts at byte 0.
+func (o *Opener) sniff(f *os.File, path string) (io.Reader, kind, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return nil, plain, err
+	}
+	var n int
+	var src io.Reader = f
+	if info.Mode().IsRegular() {
+		// pread leaves the file offset at 0, so nothing has to be
+		// put back.
+		n, err = f.ReadAt(o.hdr[:], 0)
+	} else {
+		// A FIFO or device cannot be reread: one read, whatever it
+		// returns, is replayed in front of the rest. A shorter first
+		// read than the magic leaves the stream treated by name.
+		n, err = f.Read(o.hdr[:])
+		o.pre = prefixReader{prefix: o.hdr[:n], r: f}
+		src = &o.pre
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, plain, err // *fs.PathError names the path
+	}
+	switch h := o.hdr[:n]; {
+	case bytes.HasPrefix(h, gzipMagic):
+		return src, gz, nil
+	case bytes.HasPrefix(h, zstdMagic):
+		return src, zst, nil
+	case hasSuffixFold(path, ".gz"):
+		return src, gz, nil
+	case hasSuffixFold(path, ".zst"):
+		return src, zst, nil
+	}
+	return src, plain, nil
+}
+
+// decoder resets the pooled decoder of kind k to read src, creating it on
+// first use.
+func (o *Opener) decoder(k kind, src io.Reader) (io.Reader, error) {
+	if k == gz {
+		if o.gz == nil {
+			o.gz = new(gzip.Reader)
+		}
+		// Reset reads the header and turns multistream back on.
+		if err := o.gz.Reset(src); err != nil {
+			return nil, err
+		}
+		return o.gz, nil
+	}
+	if o.zd == nil {
+		zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, err
+		}
+		o.zd = zd
+	}
+	if err := o.zd.Reset(src); err != nil {
+		return nil, err
+	}
+	return o.zd, nil
+}
+
+// Close releases the pooled decoders; the zstd decoder must be closed to
+// stop its goroutines. Close may be called more than once, and a later Open
+// makes new decoders.
+func (o *Opener) Close() error {
+	if o.zd != nil {
+		o.zd.Close()
+		o.zd = nil
+	}
+	o.gz = nil
+	return nil
+}
+
+// IsCompressedName reports whether path ends in .gz or .zst, in any case.
+func IsCompressedName(path string) bool {
+	return hasSuffixFold(path, ".gz") || hasSuffixFold(path, ".zst")
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// closeAfter closes f after a failed Open, keeping err first.
+func closeAfter(f *os.File, err error) error {
+	if cerr := f.Close(); cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	return err
+}
+
+// prefixReader replays bytes already read from a stream that cannot seek.
+type prefixReader struct {
+	prefix []byte
+	r      io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+// decodeReader names the path in the decompressor's errors, which otherwise
+// say only "gzip: invalid checksum".
+type decodeReader struct {
+	r    io.Reader
+	path string
+}
+
+func (d *decodeReader) Read(b []byte) (int, error) {
+	n, err := d.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("decompress %s: %w", d.path, err)
+	}
+	return n, err
+}
+
+// eofReader is an empty input, without state to share between workers.
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
