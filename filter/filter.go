@@ -100,3 +100,18 @@ func matchSegments(glob, parts []string) bool {
 	}
 	return len(parts) == 0
 }
+
+// Path reports whether the file at rel is to be scanned, checking every
+// directory on the way down against --exclude-dir as a walk would.
+func (f *Filter) Path(rel string) bool {
+	if f == nil {
+		return true
+	}
+	rel = filepath.ToSlash(rel)
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' && !f.Dir(rel[:i]) {
+			return false
+		}
+	}
+	return f.File(rel)
+}
