@@ -39,7 +39,7 @@ type Rule struct {
 type Config struct {
 	Roots        []string
 	Follow       bool
-	StartAt      string // "end" or "beginning"
+	StartAt      string // "end", "beginning", or "" for the mode's default (follow: end; one-shot with a state file: beginning)
 	StateFile    string
 	Include      []string
 	Exclude      []string
@@ -125,7 +125,6 @@ var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
 // Defaults are the built-in values, the first layer.
 func Defaults() map[string]any {
 	return map[string]any{
-		"start_at":      "end",
 		"save_interval": "1s",
 		"max_line":      "16MiB",
 		"jobs":          0,
@@ -582,7 +581,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		return nil, d.err
 	}
 	switch c.StartAt {
-	case "end", "beginning":
+	case "", "end", "beginning":
 	default:
 		d.fail("start_at", c.StartAt, "want end or beginning")
 	}

@@ -54,7 +54,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StartAt != "end" || c.MaxLine != 16<<20 || !c.Decompress || c.OutputFormat != "text" || c.SaveInterval != time.Second {
+	if c.StartAt != "" || c.MaxLine != 16<<20 || !c.Decompress || c.OutputFormat != "text" || c.SaveInterval != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -396,15 +396,10 @@ func (w *worker) block(block []byte, base int64) bool {
 			w.lines += int64(bytes.Count(block[counted:start], nl))
 			counted = start
 		}
-		w.selected++
-		w.s.c.matches.Add(1)
-		switch o.Mode {
-		case Quiet:
-			w.s.cancel()
+		if !w.count() {
 			return false
-		case FilesWithMatches:
-			return false
-		case Lines:
+		}
+		if o.Mode == Lines {
 			w.print(block[start:end], w.lines+1, base+int64(start), rule, false)
 		}
 		if o.MaxCount > 0 && w.selected >= o.MaxCount {
@@ -417,6 +412,21 @@ func (w *worker) block(block []byte, base int64) bool {
 		if block[len(block)-1] != '\n' {
 			w.lines++
 		}
+	}
+	return true
+}
+
+// count records a selected line and reports whether the file needs more
+// reading: -q stops the whole search and -l this file at the first one.
+func (w *worker) count() bool {
+	w.selected++
+	w.s.c.matches.Add(1)
+	switch w.s.opts.Mode {
+	case Quiet:
+		w.s.cancel()
+		return false
+	case FilesWithMatches:
+		return false
 	}
 	return true
 }
@@ -489,15 +499,10 @@ func (w *worker) blockContext(block []byte, base int64) bool {
 		}
 		switch {
 		case sel:
-			w.selected++
-			w.s.c.matches.Add(1)
-			switch o.Mode {
-			case Quiet:
-				w.s.cancel()
+			if !w.count() {
 				return false
-			case FilesWithMatches:
-				return false
-			case Count:
+			}
+			if o.Mode == Count {
 				pos = next
 				continue
 			}
