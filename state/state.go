@@ -1,0 +1,155 @@
+// Package state persists the identity and read offset of every followed file,
+// so that a restart neither loses nor repeats lines.
+//
+// The file is JSON with a version field. [Save] writes it atomically: a
+// temporary file in the same directory is written, fsynced and renamed over
+// the old one, and the directory is fsynced, so a crash at any moment leaves
+// either the old or the new state, never a torn one. [Load] rejects anything
+// it does not fully understand with an error wrapping [ErrCorrupt]; callers
+// must then fall back to a safe start (the ends of the files), never to
+// offset zero, which would repeat whole files.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+)
+
+// Version is the format version written by [Save]; [Load] accepts only this one.
+const Version = 1
+
+// Kind is the value of the "kind" field, which tells a logscan state file
+// apart from any other JSON document given by mistake.
+const Kind = "logscan-state"
+
+// ErrCorrupt is wrapped by [Load] when the file exists but is truncated, is not
+// a logscan state file, has another version, or holds impossible values.
+var ErrCorrupt = errors.New("state: corrupt or foreign state file")
+
+// File is the saved identity and position of one followed file.
+type File struct {
+	// Path is where the file was last seen; identity is Dev and Ino, not Path.
+	Path string `json:"path"`
+	Dev  uint64 `json:"dev"`
+	Ino  uint64 `json:"ino"`
+	// Offset is the byte offset just after the last line flushed to the output.
+	Offset int64 `json:"offset"`
+	// HeadLen and HeadCRC fingerprint the first HeadLen (at most 1 KiB) bytes.
+	HeadLen int    `json:"head_len"`
+	HeadCRC uint32 `json:"head_crc32c"`
+	// TailLen and TailCRC fingerprint the TailLen bytes just before Offset,
+	// checked before resuming to catch inode reuse and truncate-and-refill.
+	TailLen int    `json:"tail_len"`
+	TailCRC uint32 `json:"tail_crc32c"`
+	// Skipping is true when Offset lies inside an over-long line whose rest
+	// must be skipped up to its newline.
+	Skipping bool `json:"skipping,omitempty"`
+}
+
+// State is the whole content of a state file.
+type State struct {
+	Kind    string `json:"kind"`
+	Version int    `json:"version"`
+	Files   []File `json:"files"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Checksum is the CRC-32C used for the head and tail fingerprints; it is
+// exported so that the writer of fingerprints and their checkers agree.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// Load reads the state file at path. A missing file is not an error: it
+// returns nil, nil, meaning "first start". Any other problem returns an error
+// naming path; a file that exists but cannot be trusted wraps [ErrCorrupt].
+func Load(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s: %w", path, err)
+	}
+	var st State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: %s: trailing data after the JSON document", ErrCorrupt, path)
+	}
+	if st.Kind != Kind {
+		return nil, fmt.Errorf("%w: %s: kind is %q, want %q", ErrCorrupt, path, st.Kind, Kind)
+	}
+	if st.Version != Version {
+		return nil, fmt.Errorf("%w: %s: version %d, this logscan reads version %d", ErrCorrupt, path, st.Version, Version)
+	}
+	for i, f := range st.Files {
+		if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has impossible offset or fingerprint lengths", ErrCorrupt, path, i, f.Path)
+		}
+	}
+	return &st, nil
+}
+
+// Save writes st to path atomically and durably. Kind and Version are set by
+// Save. On error the previous file at path is left as it was.
+func Save(path string, st *State) error {
+	st.Kind, st.Version = Kind, Version
+	if st.Files == nil {
+		st.Files = []File{}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("state: encode %s: %w", path, err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("state: create temporary file in %s: %w", dir, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			// The error that got us here is the one worth reporting; a
+			// failed cleanup of the temporary file changes nothing for it.
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("state: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("state: chmod %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("state: fsync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("state: close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("state: rename %s to %s: %w", tmp.Name(), path, err)
+	}
+	ok = true
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("state: open directory %s to fsync it: %w", dir, err)
+	}
+	if err := d.Sync(); err != nil {
+		_ = d.Close() // the fsync error is the one to report
+		return fmt.Errorf("state: fsync directory %s: %w", dir, err)
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("state: close directory %s: %w", dir, err)
+	}
+	return nil
+}
