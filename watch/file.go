@@ -1,0 +1,703 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/logscan/logscan/state"
+)
+
+// position is where reading stands in a file, with the fingerprint of the
+// bytes just before it.
+type position struct {
+	offset   int64
+	tailLen  int
+	tailCRC  uint32
+	skipping bool
+}
+
+// tracked is one followed file. Memory per file is bounded: the head
+// fingerprint (at most 1 KiB) and a few words.
+type tracked struct {
+	path string // current name, or last known one when detached
+	key  fileKey
+	file *os.File
+	fd   int
+
+	position           // read so far (handed to the Consumer)
+	committed position // flushed, and so safe to save
+	head      []byte   // first min(size, 1 KiB) bytes
+
+	size     int64 // size at the last fstat
+	mtime    time.Time
+	tickSize int64 // size at the previous tick, for "quiet" detection
+	seen     uint64
+	readSeq  uint64
+	resume   *state.File // state record to verify before resuming
+
+	idleTicks    int
+	pendingSince time.Time // a possible copy still being written
+	openErr      string    // last open error logged, to log each once
+
+	dirty, touched, removed bool
+	detached                bool // its name no longer leads to it
+	rotated                 bool // renamed or replaced: drain, flush the partial line when quiet
+	gone                    bool // deleted (no links left)
+	fresh                   bool // appeared while running: a copy of content already read?
+	seekEnd                 bool // start at the last newline before offset
+	finalize                bool // quiet since the last tick: flush the partial line
+	openFailed              bool
+	noWait                  bool // decide copies at once (RunOnce)
+	clamp                   bool // a former copy: an offset past its end means "all read"
+
+	shadowOf *tracked   // the live original this file is a copy of
+	shadows  []*tracked // copies of this file
+}
+
+func (t *tracked) fileID() File { return File{Path: t.path, Dev: t.key.dev, Ino: t.key.ino} }
+
+// fingerprint is an identity of content already read: enough to recognise a
+// copy of it and to know where the copy's unread part starts.
+type fingerprint struct {
+	head    []byte // raw head; nil when only headLen and headCRC are known
+	headLen int
+	headCRC uint32
+	position
+	age int
+	key fileKey
+}
+
+// openFile opens t by its name and checks that the name still leads to it.
+func (l *loop) openFile(t *tracked) bool {
+	if t.detached {
+		return false
+	}
+	open := l.f.hooks.open
+	if open == nil {
+		open = func(p string) (*os.File, error) {
+			return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		}
+	}
+	file, err := open(t.path)
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		l.shed(t)
+		file, err = open(t.path)
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			l.checkPath(t)
+			return false
+		}
+		l.st.ReadErrors.Add(1)
+		t.openFailed = true
+		if msg := err.Error(); msg != t.openErr {
+			t.openErr = msg
+			l.log.Warn().Err(err).Str("path", t.path).Msg("cannot open file; will retry on its next event and every tick")
+		}
+		return false
+	}
+	fd := int(file.Fd())
+	if err := fstat(fd, &l.stat); err != nil || (fileKey{uint64(l.stat.Dev), l.stat.Ino}) != t.key {
+		// The name leads to another file now: detach this one (it can no
+		// longer be read) and look at what the name holds.
+		_ = file.Close() // read-only descriptor: nothing to lose
+		path := t.path
+		l.detach(t)
+		l.lookAt(path, false)
+		return false
+	}
+	if t.openErr != "" {
+		l.log.Info().Str("path", t.path).Msg("file is readable again")
+	}
+	t.file, t.fd, t.openFailed, t.openErr = file, fd, false, ""
+	l.open++
+	return true
+}
+
+func (l *loop) closeFile(t *tracked) {
+	if t.file == nil {
+		return
+	}
+	if err := t.file.Close(); err != nil {
+		l.log.Debug().Err(err).Str("path", t.path).Msg("closing file")
+	}
+	t.file, t.fd = nil, -1
+	l.open--
+}
+
+// shed closes the least recently read half of the open files that can be
+// reopened by name, after open failed with EMFILE or ENFILE.
+func (l *loop) shed(except *tracked) {
+	var open []*tracked
+	for _, t := range l.byKey {
+		if t.file != nil && t != except && !t.detached && !t.gone {
+			open = append(open, t)
+		}
+	}
+	slices.SortFunc(open, func(a, b *tracked) int {
+		switch {
+		case a.readSeq < b.readSeq:
+			return -1
+		case a.readSeq > b.readSeq:
+			return 1
+		}
+		return 0
+	})
+	n := (len(open) + 1) / 2
+	for _, t := range open[:n] {
+		l.closeFile(t)
+	}
+	l.log.Warn().Int("closed", n).Msg("out of file descriptors (EMFILE); closed the least recently read files, they reopen on their next event")
+}
+
+func fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Fstat(fd, st)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+func pread(fd int, b []byte, off int64) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Pread(fd, b[n:], off+int64(n))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
+
+func (l *loop) fstatSize(t *tracked) (int64, bool) {
+	if err := fstat(t.fd, &l.stat); err != nil {
+		l.st.ReadErrors.Add(1)
+		l.log.Warn().Err(err).Str("path", t.path).Msg("cannot stat open file")
+		l.closeFile(t)
+		return 0, false
+	}
+	t.size = l.stat.Size
+	t.gone = l.stat.Nlink == 0
+	return t.size, true
+}
+
+// loadHead refreshes the head fingerprint while it is shorter than 1 KiB.
+func (l *loop) loadHead(t *tracked, size int64) bool {
+	want := int(min(size, headMax))
+	if len(t.head) >= want {
+		return true
+	}
+	if cap(t.head) < want {
+		h := make([]byte, len(t.head), headMax)
+		copy(h, t.head)
+		t.head = h
+	}
+	n, err := pread(t.fd, t.head[:want], 0)
+	if err != nil {
+		l.readError(t, err)
+		return false
+	}
+	t.head = t.head[:n]
+	return true
+}
+
+func (l *loop) readError(t *tracked, err error) {
+	l.st.ReadErrors.Add(1)
+	l.log.Warn().Err(err).Str("path", t.path).Msg("cannot read file; will retry")
+	l.closeFile(t)
+}
+
+func (l *loop) ensureBuf() {
+	if l.buf == nil {
+		l.dataCap = min(bufData, l.cfg.MaxLine+1)
+		l.buf = make([]byte, tailMax+l.dataCap)
+	}
+}
+
+// read reads t from its offset to its end, handing whole lines to the
+// Consumer. It returns only the Consumer's errors; trouble with the file is
+// logged and counted, and retried on its next event.
+func (l *loop) read(t *tracked) error {
+	if t.file == nil {
+		if t.detached {
+			l.forget(t, true) // no descriptor to drain it through
+			return nil
+		}
+		if !l.openFile(t) {
+			return nil
+		}
+	}
+	l.readSeq++
+	t.readSeq = l.readSeq
+	t.idleTicks = 0
+	if err := fstat(t.fd, &l.stat); err != nil {
+		l.readError(t, err)
+		return nil
+	}
+	size := l.stat.Size
+	t.size, t.gone = size, l.stat.Nlink == 0
+	t.mtime = time.Unix(l.stat.Mtim.Unix())
+	l.ensureBuf()
+	if !l.loadHead(t, size) {
+		return nil
+	}
+	if t.resume != nil {
+		l.resume(t)
+	}
+	if t.fresh {
+		if wait := l.decideCopy(t, size); wait {
+			return nil
+		}
+	}
+	if t.shadowOf != nil {
+		if o := t.shadowOf; o.removed || o.detached {
+			t.shadowOf = nil
+		} else {
+			l.syncShadow(t, size)
+		}
+	}
+	if t.clamp {
+		t.clamp = false
+		if size < t.offset {
+			t.offset = size
+			t.seekEnd = true
+		}
+	}
+	if t.seekEnd {
+		if !l.seekToEnd(t, size) {
+			return nil
+		}
+	}
+	if t.shadowOf != nil {
+		return nil // its content is read through the original
+	}
+	if size < t.offset {
+		l.truncated(t, size)
+	}
+	for {
+		start := t.offset - int64(t.tailLen)
+		n, err := pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
+		if err != nil {
+			l.readError(t, err)
+			return nil
+		}
+		if n < t.tailLen || state.Checksum(l.buf[:t.tailLen]) != t.tailCRC {
+			l.truncated(t, start+int64(n))
+			continue
+		}
+		data := l.buf[t.tailLen:n]
+		full := len(data) == l.dataCap
+		if len(data) == 0 {
+			break
+		}
+		if t.skipping {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				l.advance(t, start, len(data))
+				if full {
+					continue
+				}
+				break
+			}
+			t.skipping = false
+			l.advance(t, start, i+1)
+			continue
+		}
+		if last := bytes.LastIndexByte(data, '\n'); last >= 0 {
+			if err := l.emit(t, data[:last+1]); err != nil {
+				return err
+			}
+			l.advance(t, start, last+1)
+			if full {
+				continue
+			}
+			data = data[last+1:]
+			if len(data) == 0 {
+				break
+			}
+		}
+		if len(data) > l.cfg.MaxLine {
+			if err := l.emit(t, data[:l.cfg.MaxLine]); err != nil {
+				return err
+			}
+			l.st.LongLines.Add(1)
+			l.advance(t, start, l.cfg.MaxLine)
+			t.skipping = true
+			continue
+		}
+		if full && l.dataCap < l.cfg.MaxLine+1 {
+			l.dataCap = min(2*l.dataCap, l.cfg.MaxLine+1)
+			l.buf = make([]byte, tailMax+l.dataCap)
+			continue
+		}
+		if t.finalize {
+			// A drained rotated or deleted file: its partial line is all
+			// there will be.
+			if err := l.emit(t, data); err != nil {
+				return err
+			}
+			l.advance(t, start, len(data))
+		}
+		break
+	}
+	return nil
+}
+
+// advance moves t's offset n bytes past what the last pread (which started
+// at start) returned, refreshing the tail fingerprint from the buffer.
+func (l *loop) advance(t *tracked, start int64, n int) {
+	t.offset += int64(n)
+	t.tailLen = int(min(t.offset, tailMax))
+	end := int(t.offset - start)
+	t.tailCRC = state.Checksum(l.buf[end-t.tailLen : end])
+	l.touch(t)
+}
+
+func (l *loop) touch(t *tracked) {
+	if !t.touched {
+		t.touched = true
+		l.touched = append(l.touched, t)
+	}
+}
+
+func (l *loop) emit(t *tracked, block []byte) error {
+	if err := l.f.consumer.Lines(t.fileID(), block, t.offset); err != nil {
+		return err
+	}
+	l.emitted = true
+	l.st.LinesRead.Add(int64(bytes.Count(block, nl)))
+	l.st.BytesRead.Add(int64(len(block)))
+	return nil
+}
+
+var nl = []byte{'\n'}
+
+// truncated restarts t at 0 because its content before the offset is gone:
+// it shrank (copytruncate) or was rewritten (truncate and refill). The old
+// identity is retired so that a copy of it is still recognised.
+func (l *loop) truncated(t *tracked, size int64) {
+	l.retire(t)
+	if len(t.shadows) > 0 {
+		pos := t.position
+		l.unlinkShadows(t, &pos)
+	}
+	l.st.Truncations.Add(1)
+	l.st.TruncatedBytes.Add(max(0, t.offset-size))
+	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
+	t.position = position{}
+	t.head = t.head[:0]
+	l.loadHead(t, size)
+	l.touch(t)
+}
+
+// seekToEnd places t after the last newline before its offset (the size at
+// discovery), so that a partial last line is read whole once completed.
+func (l *loop) seekToEnd(t *tracked, size int64) bool {
+	t.seekEnd = false
+	off := min(t.offset, size)
+	start := max(0, off-tailMax)
+	n, err := pread(t.fd, l.buf[:off-start], start)
+	if err != nil {
+		l.readError(t, err)
+		return false
+	}
+	off = start + int64(n)
+	if i := bytes.LastIndexByte(l.buf[:n], '\n'); i >= 0 {
+		off = start + int64(i) + 1
+	} else if start == 0 {
+		off = 0 // one partial line so far: read it whole once complete
+	}
+	return l.setOffset(t, off)
+}
+
+// setOffset moves t to off and fingerprints the bytes before it.
+func (l *loop) setOffset(t *tracked, off int64) bool {
+	tl := int(min(off, tailMax))
+	n, err := pread(t.fd, l.buf[:tl], off-int64(tl))
+	if err != nil {
+		l.readError(t, err)
+		return false
+	}
+	t.offset, t.tailLen, t.tailCRC = off, n, state.Checksum(l.buf[:n])
+	if n < tl { // shrank meanwhile: the next read sees the mismatch
+		t.tailCRC = ^t.tailCRC
+		t.tailLen = tl
+	}
+	l.touch(t)
+	return true
+}
+
+// resume checks a state record against the file now under its inode: the
+// head must still match. Otherwise the inode was reused and the file is new.
+func (l *loop) resume(t *tracked) {
+	rec := t.resume
+	t.resume = nil
+	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
+		l.log.Info().Str("path", t.path).Msg("inode reused by another file since the last run; reading it from the start")
+		l.retired = append(l.retired, recordFingerprint(*rec))
+		t.fresh = true
+		return
+	}
+	t.position = position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping}
+	t.committed = t.position
+}
+
+func recordFingerprint(rec state.File) fingerprint {
+	return fingerprint{
+		headLen:  rec.HeadLen,
+		headCRC:  rec.HeadCRC,
+		position: position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping},
+		key:      fileKey{rec.Dev, rec.Ino},
+	}
+}
+
+func (l *loop) retire(t *tracked) {
+	if t.offset == 0 || len(t.head) == 0 {
+		return
+	}
+	if len(l.retired) >= retireKeep {
+		copy(l.retired, l.retired[1:])
+		l.retired = l.retired[:len(l.retired)-1]
+	}
+	l.retired = append(l.retired, fingerprint{
+		head:     bytes.Clone(t.head),
+		headLen:  len(t.head),
+		headCRC:  state.Checksum(t.head),
+		position: t.position,
+		key:      t.key,
+	})
+}
+
+// decideCopy is called before the first read of a file that appeared while
+// running (or while logscan was down). If its head and the bytes before a
+// known file's offset match that file, it is a copy (app.log.1 from
+// copytruncate, or cp in the tree) and its bytes up to that offset are not
+// read again. A copy of a file still followed becomes its shadow: it only
+// moves along with the original until the original is truncated, and then
+// supplies the bytes the original lost. Only content of at least 1 KiB is
+// matched, so that small new files that merely look alike are never
+// skipped. It reports true when the file may be a copy still being written.
+func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
+	if size == 0 {
+		return false // nothing to decide on yet, and nothing to read
+	}
+	mightBe := false
+	try := func(c fingerprint, o *tracked) bool {
+		if c.offset < headMax {
+			return false
+		}
+		if c.head != nil {
+			n := min(len(c.head), len(t.head))
+			if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
+				return false
+			}
+			if len(t.head) < len(c.head) {
+				mightBe = true // a copy whose first KiB is still being written?
+				return false
+			}
+		} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
+			return false
+		}
+		if size < c.offset {
+			if o != nil && o.file != nil && l.sameRange(t, o, size) {
+				// A copy of content already read, or still being copied.
+				l.linkShadow(t, o)
+				t.offset = size
+				t.seekEnd = true
+				return true
+			}
+			if c.head != nil {
+				mightBe = true
+			}
+			return false
+		}
+		n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
+		if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
+			return false
+		}
+		t.position = c.position
+		if o != nil {
+			l.linkShadow(t, o)
+		}
+		return true
+	}
+	found := false
+	for _, o := range l.byKey {
+		if o == t || o.fresh || o.removed || o.shadowOf != nil {
+			continue
+		}
+		if o.resume != nil {
+			if found = try(recordFingerprint(*o.resume), nil); found {
+				break
+			}
+			continue
+		}
+		if found = try(fingerprint{head: o.head, position: o.position, key: o.key}, o); found {
+			break
+		}
+	}
+	for i := 0; !found && i < len(l.retired); i++ {
+		found = try(l.retired[i], nil)
+	}
+	for _, rec := range l.saved {
+		if found {
+			break
+		}
+		found = try(recordFingerprint(rec), nil)
+	}
+	if found {
+		t.fresh = false
+		t.pendingSince = time.Time{}
+		l.st.CopiesSkipped.Add(1)
+		l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg("new file is a copy of content already read; reading only what follows")
+		l.touch(t)
+		return false
+	}
+	if mightBe && !t.noWait {
+		if t.pendingSince.IsZero() {
+			t.pendingSince = time.Now()
+			return true
+		}
+		if time.Since(t.pendingSince) < pendingAge {
+			return true
+		}
+	}
+	t.fresh = false
+	t.pendingSince = time.Time{}
+	return false
+}
+
+// sameRange reports whether the last bytes (up to 1 KiB) before size are the
+// same in t and in o.
+func (l *loop) sameRange(t, o *tracked, size int64) bool {
+	k := min(size, tailMax)
+	a, b := l.buf[:k], l.buf[k:2*k]
+	n, err := pread(t.fd, a, size-k)
+	if err != nil || int64(n) != k {
+		return false
+	}
+	m, err := pread(o.fd, b, size-k)
+	return err == nil && int64(m) == k && bytes.Equal(a, b)
+}
+
+func (l *loop) linkShadow(t, o *tracked) {
+	t.shadowOf = o
+	o.shadows = append(o.shadows, t)
+}
+
+// syncShadow moves a copy along with its live original: everything the
+// original has been read to is not read again from the copy.
+func (l *loop) syncShadow(t *tracked, size int64) {
+	o := t.shadowOf
+	target := min(size, o.offset)
+	if target > t.offset {
+		t.offset = target
+		t.seekEnd = true // recomputes the tail fingerprint at the new offset
+	}
+}
+
+// unlinkShadows turns the copies of o into ordinary files. After a
+// truncation of o they continue from where o stood before it (pos), which
+// recovers what copytruncate took away before it was read.
+func (l *loop) unlinkShadows(o *tracked, pos *position) {
+	for _, s := range o.shadows {
+		if s.removed || s.shadowOf != o {
+			continue
+		}
+		s.shadowOf = nil
+		if pos != nil && pos.offset > s.offset {
+			s.position = *pos
+			s.clamp = true
+		}
+		l.markDirty(s)
+	}
+	o.shadows = nil
+}
+
+// loadState reads the state file; trouble with it is logged, and the safe
+// fallback is to start every existing file at its end.
+func (l *loop) loadState() {
+	if l.cfg.StateFile == "" {
+		return
+	}
+	st, err := state.Load(l.cfg.StateFile)
+	switch {
+	case err != nil:
+		l.forceEnd = true
+		l.log.Error().Err(err).Str("state_file", l.cfg.StateFile).
+			Msg("cannot use the state file; starting existing files at their end (nothing is read twice, lines written while logscan was down are skipped); it will be overwritten")
+		return
+	case st == nil:
+		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("no state file yet; first start")
+		return
+	}
+	l.haveState = true
+	l.saved = make(map[fileKey]state.File, len(st.Files))
+	for _, f := range st.Files {
+		l.saved[fileKey{f.Dev, f.Ino}] = f
+	}
+}
+
+// save writes the checkpointed offsets; a failure is logged and counted and
+// following goes on.
+func (l *loop) save() {
+	st := &state.State{Files: make([]state.File, 0, len(l.byKey))}
+	for _, t := range l.byKey {
+		if t.detached || t.fresh && t.committed.offset == 0 {
+			continue
+		}
+		if t.resume != nil {
+			rec := *t.resume
+			rec.Path = t.path
+			st.Files = append(st.Files, rec)
+			continue
+		}
+		if t.seekEnd || t.shadowOf != nil {
+			continue // never read, or a copy: decided again at the next start
+		}
+		c := t.committed
+		st.Files = append(st.Files, state.File{
+			Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
+			Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
+			HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
+		})
+	}
+	slices.SortFunc(st.Files, func(a, b state.File) int {
+		switch {
+		case a.Path < b.Path:
+			return -1
+		case a.Path > b.Path:
+			return 1
+		}
+		return 0
+	})
+	save := l.f.hooks.save
+	if save == nil {
+		save = state.Save
+	}
+	if err := save(l.cfg.StateFile, st); err != nil {
+		l.st.StateSaveErrors.Add(1)
+		if msg := err.Error(); msg != l.saveErr {
+			l.saveErr = msg
+			l.log.Error().Err(err).Msg("cannot save the state file; following continues, offsets are kept in memory and saving is retried")
+		}
+		return
+	}
+	if l.saveErr != "" {
+		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("state file saved again")
+		l.saveErr = ""
+	}
+	l.changed = false
+}

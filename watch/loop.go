@@ -1,0 +1,832 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/logscan/logscan/state"
+	"github.com/rs/zerolog"
+)
+
+// fileKey is a file's identity on this machine.
+type fileKey struct{ dev, ino uint64 }
+
+// loop is the state owned by the goroutine running Run or RunOnce; nothing
+// in it is touched from any other goroutine.
+type loop struct {
+	f       *Follower
+	cfg     Config
+	follow  bool
+	log     zerolog.Logger
+	st      *Stats
+	watcher *fsnotify.Watcher
+
+	byPath map[string]*tracked // attached files by their current name
+	byKey  map[fileKey]*tracked
+	dirs   map[string]bool // directory → true: inotify watch, false: polled
+
+	rootDirs  []string
+	rootFiles map[string]bool
+	missing   map[string]bool // roots that do not exist yet
+
+	saved     map[fileKey]state.File // state records not yet matched to a file
+	haveState bool                   // a state file was loaded (files not in it start at 0)
+	forceEnd  bool                   // the state file was unusable: start at the ends
+	reloading bool                   // discoveries follow StartAt, not the state rules
+	initial   bool                   // draining after the initial walk: close files after reading
+	retired   []fingerprint          // identities of content already read, for copy detection
+
+	dirty   []*tracked
+	touched []*tracked
+	emitted bool
+
+	buf     []byte
+	dataCap int
+	stat    syscall.Stat_t
+	gen     uint64 // rescan generation, to find files that vanished
+
+	open     int // descriptors held
+	readSeq  uint64
+	changed  bool
+	ticks    int
+	lastSave int
+	lastPoll int
+	every    time.Duration // current tick interval
+	ticker   *time.Ticker
+	limitNew int // directories that hit the watch limit since it was last logged
+	saveErr  string
+}
+
+func newLoop(f *Follower, follow bool) *loop {
+	return &loop{
+		f:         f,
+		cfg:       f.cfg,
+		follow:    follow,
+		log:       f.log,
+		st:        &f.stats,
+		byPath:    map[string]*tracked{},
+		byKey:     map[fileKey]*tracked{},
+		dirs:      map[string]bool{},
+		rootFiles: map[string]bool{},
+		missing:   map[string]bool{},
+	}
+}
+
+const (
+	headMax    = 1 << 10   // bytes in the head fingerprint
+	tailMax    = 1 << 10   // bytes before the offset checked before each read
+	bufData    = 256 << 10 // initial data capacity of the read buffer
+	maxBatch   = 4096      // events handled before the files are read
+	retireKeep = 4096      // retired identities kept for copy detection
+	retireAge  = 60 * time.Second
+	pendingAge = 2 * time.Second // how long a possible copy in progress may wait
+)
+
+func (l *loop) run(ctx context.Context) error {
+	l.loadState()
+	if l.cfg.PollInterval == 0 {
+		w, err := fsnotify.NewBufferedWatcher(maxBatch)
+		if err != nil {
+			// Usually fs.inotify.max_user_instances; polling still works.
+			l.log.Error().Err(err).Msg("cannot create an inotify watcher (see fs.inotify.max_user_instances); polling every directory")
+			l.st.WatchErrors.Add(1)
+		} else {
+			l.watcher = w
+		}
+	}
+	for _, r := range l.cfg.Roots {
+		l.addRoot(r, true)
+	}
+	l.logWatchLimit()
+	l.initial = true
+	err := l.drain()
+	l.initial = false
+	l.f.readyOne.Do(func() { close(l.f.ready) })
+	if err != nil {
+		return l.shutdown(err)
+	}
+
+	tick := l.f.hooks.tick
+	if tick == nil {
+		l.every = l.tickInterval()
+		l.ticker = time.NewTicker(l.every)
+		tick = l.ticker.C
+	}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if l.watcher != nil {
+		events, errs = l.watcher.Events, l.watcher.Errors
+	}
+	for {
+		ticked := false
+		select {
+		case <-ctx.Done():
+			return l.shutdown(nil)
+		case ev, ok := <-events:
+			if !ok {
+				return l.shutdown(errors.New("watch: fsnotify closed its event channel"))
+			}
+			l.handle(ev)
+		batch:
+			for range maxBatch {
+				select {
+				case ev, ok = <-events:
+					if !ok {
+						break batch
+					}
+					l.handle(ev)
+				default:
+					break batch
+				}
+			}
+		case err := <-errs:
+			l.watchError(err)
+		case err := <-l.f.hooks.errs:
+			l.watchError(err)
+		case <-tick:
+			l.tick()
+			ticked = true
+		case req := <-l.f.reloadCh:
+			req.reply <- l.reload(req.cfg)
+		}
+		if err := l.drain(); err != nil {
+			return l.shutdown(err)
+		}
+		if ticked && l.f.hooks.afterTick != nil {
+			l.f.hooks.afterTick()
+		}
+	}
+}
+
+func (l *loop) once(ctx context.Context) error {
+	l.loadState()
+	for _, r := range l.cfg.Roots {
+		if ctx.Err() != nil {
+			break
+		}
+		l.addRoot(r, true)
+	}
+	// A possible copy cannot wait for a later event: decide now.
+	for _, t := range l.dirty {
+		t.pendingSince = time.Time{}
+		t.noWait = true
+	}
+	err := l.drain()
+	return l.shutdown(err)
+}
+
+// shutdown flushes, saves the state and releases every descriptor and watch.
+// cause is returned (joined with any flush error) so the caller sees why the
+// loop stopped.
+func (l *loop) shutdown(cause error) error {
+	if l.ticker != nil {
+		l.ticker.Stop()
+	}
+	if l.emitted {
+		if err := l.f.consumer.Flush(); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("watch: flush output: %w", err))
+		} else {
+			l.commit()
+		}
+	}
+	if l.cfg.StateFile != "" {
+		l.save()
+	}
+	for _, t := range l.byKey {
+		l.closeFile(t)
+	}
+	if l.watcher != nil {
+		if err := l.watcher.Close(); err != nil {
+			l.log.Warn().Err(err).Msg("closing the inotify watcher")
+		}
+	}
+	l.st.FilesWatched.Store(0)
+	l.st.DirsWatched.Store(0)
+	l.st.DirsPolled.Store(0)
+	return cause
+}
+
+func (l *loop) tickInterval() time.Duration {
+	d := l.cfg.SaveInterval
+	if l.cfg.PollInterval > 0 {
+		d = min(d, l.cfg.PollInterval)
+	} else if l.polled() > 0 {
+		d = min(d, fallbackPoll)
+	}
+	return d
+}
+
+// ticksFor converts a duration into a number of maintenance ticks, at least 1.
+func (l *loop) ticksFor(d time.Duration) int {
+	if l.every <= 0 {
+		return 1 // injected ticks: each one counts as "long enough"
+	}
+	return max(1, int(d/l.every))
+}
+
+func (l *loop) polled() int {
+	n := 0
+	for _, w := range l.dirs {
+		if !w {
+			n++
+		}
+	}
+	return n
+}
+
+// handle records what an event means; the files are read later by drain, once
+// per batch, however many events named them.
+func (l *loop) handle(ev fsnotify.Event) {
+	if l.f.hooks.dropEvents.Load() {
+		return
+	}
+	name := ev.Name
+	if ev.Op == fsnotify.Write {
+		if t := l.byPath[name]; t != nil {
+			l.markDirty(t)
+			return
+		}
+	}
+	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+		if _, ok := l.dirs[name]; ok {
+			l.forgetDir(name)
+		}
+		if t := l.byPath[name]; t != nil {
+			l.checkPath(t)
+		}
+		if !ev.Has(fsnotify.Create) {
+			return
+		}
+	}
+	if ev.Op == fsnotify.Chmod {
+		// A file that could not be opened may be readable now.
+		if t := l.byPath[name]; t != nil && t.file == nil {
+			l.markDirty(t)
+		}
+		return
+	}
+	l.lookAt(name, false)
+}
+
+func (l *loop) watchError(err error) {
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		l.st.Overflows.Add(1)
+		l.log.Warn().Msg("inotify event queue overflowed; rescanning every directory (offsets are kept, so nothing is lost or repeated)")
+		l.rescan(true)
+		return
+	}
+	l.st.WatchErrors.Add(1)
+	l.log.Error().Err(err).Msg("inotify watcher error")
+}
+
+// tick does the periodic work: polling, draining rotated files until they
+// are quiet, closing idle descriptors, retrying what failed, and saving.
+func (l *loop) tick() {
+	l.ticks++
+	idle := l.ticksFor(l.cfg.IdleClose)
+	var lag, deleted int64
+	for _, t := range l.byKey {
+		switch {
+		case t.file != nil && (t.detached || t.gone || t.rotated):
+			size, ok := l.fstatSize(t)
+			if !ok {
+				continue
+			}
+			if size == t.tickSize {
+				t.finalize = true
+			}
+			t.tickSize = size
+			l.markDirty(t)
+		case t.file != nil:
+			t.idleTicks++
+			if t.idleTicks >= idle && !t.fresh {
+				l.closeFile(t)
+			}
+		case t.detached:
+			l.forget(t, true)
+			continue
+		case t.openFailed:
+			l.markDirty(t)
+		}
+		if t.fresh && !t.pendingSince.IsZero() {
+			l.markDirty(t) // re-decide: copy or new
+		}
+		if t.size > t.offset {
+			lag += t.size - t.offset
+		}
+		if t.gone && t.file != nil {
+			deleted += t.size
+		}
+	}
+	l.st.LagBytes.Store(lag)
+	l.st.DeletedOpenBytes.Store(deleted)
+
+	kept := l.retired[:0]
+	for _, r := range l.retired {
+		r.age++
+		if r.age <= l.ticksFor(retireAge) {
+			kept = append(kept, r)
+		}
+	}
+	clear(l.retired[len(kept):])
+	l.retired = kept
+
+	for r := range l.missing {
+		if _, err := os.Stat(r); err == nil {
+			delete(l.missing, r)
+			l.log.Info().Str("root", r).Msg("root appeared; following it")
+			l.addRoot(r, false)
+		}
+	}
+	poll := l.cfg.PollInterval
+	if poll == 0 {
+		poll = fallbackPoll
+	}
+	if l.ticks-l.lastPoll >= l.ticksFor(poll) && l.polled() > 0 {
+		l.lastPoll = l.ticks
+		l.rescan(false)
+	}
+	l.logWatchLimit()
+	if l.ticker != nil {
+		if d := l.tickInterval(); d != l.every {
+			l.every = d
+			l.ticker.Reset(d)
+		}
+	}
+	if l.cfg.StateFile != "" && l.changed && l.ticks-l.lastSave >= l.ticksFor(l.cfg.SaveInterval) {
+		l.lastSave = l.ticks
+		l.save()
+	}
+}
+
+// addRoot starts following a root: a directory recursively, or a single file
+// through a watch on its parent.
+func (l *loop) addRoot(root string, initial bool) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if !l.missing[root] {
+				l.log.Warn().Str("root", root).Msg("root does not exist yet; waiting for it")
+			}
+			l.missing[root] = true
+			return
+		}
+		l.log.Error().Err(err).Str("root", root).Msg("cannot stat root; waiting for it")
+		l.missing[root] = true
+		return
+	}
+	switch {
+	case fi.IsDir():
+		if !containsString(l.rootDirs, root) {
+			l.rootDirs = append(l.rootDirs, root)
+		}
+		l.addTree(root, initial)
+	case fi.Mode().IsRegular():
+		l.rootFiles[root] = true
+		parent := filepath.Dir(root)
+		if _, ok := l.dirs[parent]; !ok {
+			l.addWatch(parent)
+		}
+		if lfi, err := os.Lstat(root); err == nil && lfi.Mode().IsRegular() {
+			l.discover(root, lfi, initial)
+		} else {
+			l.log.Warn().Str("root", root).Msg("root is a symlink to a file; follow its target instead")
+		}
+	default:
+		l.log.Warn().Str("root", root).Msg("root is neither a directory nor a regular file; ignored")
+	}
+}
+
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// inScopeDir reports whether dir is a root directory or below one.
+func (l *loop) inScopeDir(dir string) bool {
+	for _, r := range l.rootDirs {
+		if dir == r || strings.HasPrefix(dir, r) && (r == "/" || dir[len(r)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// wantFile is the include decision for a regular file at path.
+func (l *loop) wantFile(path string) bool {
+	if strings.HasSuffix(path, ".gz") || strings.HasSuffix(path, ".zst") {
+		return false
+	}
+	if !l.rootFiles[path] && !l.inScopeDir(filepath.Dir(path)) {
+		return false
+	}
+	return l.cfg.Filter == nil || l.cfg.Filter(path)
+}
+
+// addTree watches dir first and scans it second, so that nothing created in
+// between is missed, then does the same for every subdirectory. Symlinks are
+// not followed.
+func (l *loop) addTree(dir string, initial bool) {
+	if !l.inScopeDir(dir) {
+		return
+	}
+	if _, ok := l.dirs[dir]; !ok {
+		if !l.addWatch(dir) {
+			return
+		}
+	}
+	l.scanDir(dir, initial)
+}
+
+func (l *loop) scanDir(dir string, initial bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			l.forgetDir(dir)
+			return
+		}
+		l.st.ReadErrors.Add(1)
+		l.log.Warn().Err(err).Str("dir", dir).Msg("cannot list directory")
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			l.addTree(p, initial)
+		case e.Type().IsRegular():
+			fi, err := e.Info()
+			if err != nil {
+				continue // gone since the listing; its event will say so
+			}
+			l.discover(p, fi, initial)
+		}
+	}
+}
+
+// addWatch puts an inotify watch on dir, or registers it for polling when
+// there is no watcher or the watch limit is reached. It reports false when
+// dir no longer exists.
+func (l *loop) addWatch(dir string) bool {
+	if l.watcher == nil {
+		l.dirs[dir] = false
+		l.st.DirsPolled.Add(1)
+		return true
+	}
+	var err error
+	if l.f.hooks.addWatch != nil {
+		err = l.f.hooks.addWatch(dir)
+		if err == nil {
+			err = l.watcher.Add(dir)
+		}
+	} else {
+		err = l.watcher.Add(dir)
+	}
+	switch {
+	case err == nil:
+		l.dirs[dir] = true
+		l.st.DirsWatched.Add(1)
+		return true
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return false
+	case errors.Is(err, syscall.ENOSPC):
+		l.limitNew++
+	default:
+		l.log.Error().Err(err).Str("dir", dir).Msg("cannot watch directory; polling it")
+	}
+	l.st.WatchErrors.Add(1)
+	l.dirs[dir] = false
+	l.st.DirsPolled.Add(1)
+	return true
+}
+
+// logWatchLimit reports directories that hit the inotify watch limit, with
+// the figure needed, once per batch of them.
+func (l *loop) logWatchLimit() {
+	if l.limitNew == 0 {
+		return
+	}
+	l.limitNew = 0
+	limit := -1
+	if b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_watches"); err == nil {
+		fmt.Sscan(string(b), &limit)
+	}
+	polled := l.polled()
+	poll := l.cfg.PollInterval
+	if poll == 0 {
+		poll = fallbackPoll
+	}
+	ev := l.log.Error().Int("dirs_polled", polled).Dur("poll_interval", poll)
+	if limit > 0 {
+		ev = ev.Int("max_user_watches", limit).Int("needed_at_least", limit+polled).
+			Str("fix", fmt.Sprintf("sysctl -w fs.inotify.max_user_watches=%d", limit+polled))
+	}
+	ev.Msgf("inotify watch limit reached (fs.inotify.max_user_watches): %d directories have no watch and are polled instead; raise fs.inotify.max_user_watches by at least %d", polled, polled)
+}
+
+// forgetDir drops the watches of dir and everything below it; the files
+// below are checked, since a renamed directory takes them along.
+func (l *loop) forgetDir(dir string) {
+	for d, watched := range l.dirs {
+		if d != dir && !strings.HasPrefix(d, dir+"/") {
+			continue
+		}
+		delete(l.dirs, d)
+		if watched {
+			l.st.DirsWatched.Add(-1)
+			if err := l.watcher.Remove(d); err != nil && !errors.Is(err, fsnotify.ErrNonExistentWatch) && !errors.Is(err, fsnotify.ErrClosed) {
+				l.log.Debug().Err(err).Str("dir", d).Msg("removing watch")
+			}
+		} else {
+			l.st.DirsPolled.Add(-1)
+		}
+	}
+	for p, t := range l.byPath {
+		if strings.HasPrefix(p, dir+"/") {
+			l.checkPath(t)
+		}
+	}
+}
+
+// rescan lists the directories again, all of them after an overflow or only
+// the polled ones, discovering new files and marking changed ones; files no
+// longer found under their name are checked.
+func (l *loop) rescan(all bool) {
+	l.gen++
+	var scanned map[string]bool
+	if all {
+		for _, r := range l.cfg.Roots {
+			if !l.missing[r] {
+				l.addRoot(r, false)
+			}
+		}
+	} else {
+		scanned = map[string]bool{}
+		for d, watched := range l.dirs {
+			if !watched {
+				scanned[d] = true
+			}
+		}
+		for d := range scanned {
+			if _, ok := l.dirs[d]; ok {
+				l.scanDir(d, false)
+			}
+		}
+	}
+	for _, t := range l.byPath {
+		if t.seen != l.gen && (all || scanned[filepath.Dir(t.path)]) {
+			l.checkPath(t)
+		}
+	}
+}
+
+// lookAt finds out what is at path now and acts on it.
+func (l *loop) lookAt(path string, initial bool) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if t := l.byPath[path]; t != nil {
+			l.checkPath(t)
+		}
+		return
+	}
+	switch {
+	case fi.IsDir():
+		l.addTree(path, initial)
+	case fi.Mode().IsRegular():
+		l.discover(path, fi, initial)
+	default:
+		if t := l.byPath[path]; t != nil {
+			l.checkPath(t)
+		}
+	}
+}
+
+func keyOf(fi fs.FileInfo) fileKey {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}
+	}
+	return fileKey{dev: uint64(st.Dev), ino: st.Ino}
+}
+
+// checkPath detaches t when its name no longer leads to it. A detached file
+// keeps its descriptor and is drained until quiet, unless an event shows its
+// new name inside the tree first.
+func (l *loop) checkPath(t *tracked) {
+	if t.detached {
+		return
+	}
+	fi, err := os.Lstat(t.path)
+	if err == nil && keyOf(fi) == t.key {
+		return
+	}
+	l.detach(t)
+	l.markDirty(t)
+}
+
+func (l *loop) detach(t *tracked) {
+	if l.byPath[t.path] == t {
+		delete(l.byPath, t.path)
+	}
+	t.detached = true
+	t.rotated = true
+	l.st.Rotations.Add(1)
+	l.changed = true
+}
+
+// discover takes note of a regular file at path.
+func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
+	key := keyOf(fi)
+	if t := l.byKey[key]; t != nil {
+		t.seen = l.gen
+		if !t.detached && t.path == path {
+			if fi.Size() != t.size || !fi.ModTime().Equal(t.mtime) || t.file == nil && t.openFailed {
+				l.markDirty(t)
+			}
+			return
+		}
+		if !t.detached {
+			if ofi, err := os.Lstat(t.path); err == nil && keyOf(ofi) == key {
+				return // a hard link to a file already followed under its other name
+			}
+			delete(l.byPath, t.path)
+			l.st.Rotations.Add(1)
+		}
+		if old := l.byPath[path]; old != nil && old != t {
+			l.detach(old)
+			l.markDirty(old)
+		}
+		if !l.wantFile(path) {
+			// Renamed to a name not followed (app.log.1.gz, or excluded):
+			// drain what is left and let it go.
+			t.detached, t.rotated, t.path = true, true, path
+			l.markDirty(t)
+			return
+		}
+		t.path, t.detached, t.rotated = path, false, true
+		l.byPath[path] = t
+		l.changed = true
+		l.markDirty(t)
+		return
+	}
+	if !l.wantFile(path) {
+		return
+	}
+	if old := l.byPath[path]; old != nil {
+		l.detach(old)
+		l.markDirty(old)
+	}
+	t := &tracked{path: path, key: key, tickSize: -1, seen: l.gen, mtime: fi.ModTime()}
+	l.byPath[path] = t
+	l.byKey[key] = t
+	l.st.FilesWatched.Store(int64(len(l.byKey)))
+	switch {
+	case initial && !l.reloading && l.saved != nil:
+		if rec, ok := l.saved[key]; ok {
+			delete(l.saved, key)
+			t.resume = &rec
+		} else {
+			t.fresh = true // created while we were down: from the start, unless a copy
+		}
+	case initial && (l.cfg.StartAt == "end" || l.forceEnd):
+		t.offset = fi.Size()
+		t.seekEnd = true
+	case initial:
+		// from the beginning
+	default:
+		t.fresh = true
+	}
+	l.changed = true
+	l.markDirty(t)
+}
+
+func (l *loop) markDirty(t *tracked) {
+	if !t.dirty && !t.removed {
+		t.dirty = true
+		l.dirty = append(l.dirty, t)
+	}
+}
+
+// drain reads every dirty file to its end, then flushes the Consumer once and
+// checkpoints the offsets of what was flushed.
+func (l *loop) drain() error {
+	for i := 0; i < len(l.dirty); i++ {
+		t := l.dirty[i]
+		t.dirty = false
+		if t.removed {
+			continue
+		}
+		if err := l.read(t); err != nil {
+			clear(l.dirty)
+			l.dirty = l.dirty[:0]
+			return err
+		}
+		if l.initial {
+			l.closeFile(t) // thousands of files may exist; reopen on their events
+		}
+		if t.finalize {
+			t.finalize = false
+			t.tickSize = -1
+			if t.detached || t.gone {
+				l.forget(t, true)
+			} else {
+				t.rotated = false
+			}
+		}
+	}
+	clear(l.dirty)
+	l.dirty = l.dirty[:0]
+	if l.emitted {
+		if err := l.f.consumer.Flush(); err != nil {
+			return fmt.Errorf("watch: flush output: %w", err)
+		}
+		l.emitted = false
+	}
+	l.commit()
+	return nil
+}
+
+// commit records that everything read so far has been flushed.
+func (l *loop) commit() {
+	for _, t := range l.touched {
+		t.touched = false
+		t.committed = position{offset: t.offset, tailLen: t.tailLen, tailCRC: t.tailCRC, skipping: t.skipping}
+	}
+	if len(l.touched) > 0 {
+		l.changed = true
+	}
+	clear(l.touched)
+	l.touched = l.touched[:0]
+	l.emitted = false
+}
+
+// forget drops t; with retire its identity is kept a while so that a copy of
+// it, or its reappearance under a new name, is not read twice.
+func (l *loop) forget(t *tracked, retire bool) {
+	if retire {
+		l.retire(t)
+	}
+	l.unlinkShadows(t, nil)
+	l.closeFile(t)
+	if l.byKey[t.key] == t {
+		delete(l.byKey, t.key)
+	}
+	if !t.detached && l.byPath[t.path] == t {
+		delete(l.byPath, t.path)
+	}
+	t.removed = true
+	l.changed = true
+	l.st.FilesWatched.Store(int64(len(l.byKey)))
+}
+
+func (l *loop) reload(cfg Config) error {
+	old := l.cfg
+	if cfg.PollInterval != old.PollInterval {
+		l.log.Warn().Msg("poll_interval changes take effect at the next start")
+		cfg.PollInterval = old.PollInterval
+	}
+	l.cfg = cfg
+	l.log = cfg.Logger
+	l.rootDirs = l.rootDirs[:0]
+	clear(l.rootFiles)
+	clear(l.missing)
+	l.reloading = true
+	l.gen++
+	for _, r := range cfg.Roots {
+		l.addRoot(r, true)
+	}
+	l.reloading = false
+	for _, t := range l.byPath {
+		if !l.wantFile(t.path) {
+			l.forget(t, false)
+		}
+	}
+	for d := range l.dirs {
+		if _, ok := l.dirs[d]; ok && !l.inScopeDir(d) && !l.isFileRootParent(d) {
+			l.forgetDir(d)
+		}
+	}
+	l.logWatchLimit()
+	return nil
+}
+
+func (l *loop) isFileRootParent(dir string) bool {
+	for p := range l.rootFiles {
+		if filepath.Dir(p) == dir {
+			return true
+		}
+	}
+	return false
+}

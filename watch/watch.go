@@ -1,0 +1,321 @@
+// Package watch follows every log file below a set of roots, through
+// rotation, truncation, copies and deletion, and hands new whole lines to a
+// [Consumer].
+//
+// # Model
+//
+// One goroutine, the one running [Follower.Run], owns all per-file state, reads
+// the files and calls the Consumer; there are no locks on the hot path. It
+// waits on fsnotify events (one inotify watch per directory, symlinks below a
+// root are never followed), reads the files those events name to their end,
+// then calls [Consumer.Flush] once for the whole batch. A new directory is
+// watched first and scanned second, so files created in between are caught.
+//
+// # Identity
+//
+// A file is its device and inode, checked against a fingerprint of its head
+// (the first 1 KiB, or the whole file while smaller, compared by prefix) and
+// a CRC of the bytes just before the read offset, which is verified before
+// every read. So inode reuse, truncate-and-refill past the old offset and
+// copytruncate across a restart are all detected, and two files that share a
+// head (syslog and messages) are still two files. A file that appears while
+// running and whose head and pre-offset bytes match a file already read (a
+// rotated copy such as app.log.1) continues from that file's offset instead
+// of being read again.
+//
+// # Limits
+//
+//   - inotify watches are limited by fs.inotify.max_user_watches. When adding
+//     a watch fails with ENOSPC the Follower logs the figure needed and polls
+//     the directories left without a watch.
+//   - On fsnotify.ErrEventOverflow every directory is rescanned; offsets are
+//     known, so nothing is lost or emitted twice.
+//   - NFS and other filesystems without inotify need [Config.PollInterval].
+//   - Descriptors of idle files are closed after [Config.IdleClose] and
+//     reopened, with an identity check, on their next event; on EMFILE the
+//     least recently read half is closed. Memory per file is about 1 KiB.
+//   - Lines longer than [Config.MaxLine] are cut to MaxLine bytes, counted in
+//     [Stats.LongLines], and the rest of the line is skipped.
+//   - Bytes written to a rotated-away or deleted file are read until it has
+//     been quiet for one maintenance tick; its partial last line is then
+//     flushed. Compressed files (.gz, .zst) are history and never followed.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/logscan/logscan/state"
+	"github.com/rs/zerolog"
+)
+
+// File identifies a followed file: where it was when the lines were read, and
+// its device and inode, which stay the same across renames.
+type File struct {
+	Path string
+	Dev  uint64
+	Ino  uint64
+}
+
+// ID returns the identity as "dev:ino", stable across renames, for JSON output
+// and for deduplication after a crash.
+func (f File) ID() string {
+	b := make([]byte, 0, 24)
+	b = strconv.AppendUint(b, f.Dev, 10)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, f.Ino, 10)
+	return string(b)
+}
+
+// Consumer receives the lines read by a [Follower]. All calls come from the
+// goroutine running [Follower.Run] or [Follower.RunOnce], one at a time, so
+// a Consumer needs no locking of its own.
+type Consumer interface {
+	// Lines receives a block of whole lines of f (each ending in '\n', except
+	// the flushed partial last line of a drained rotated or deleted file, or
+	// the first MaxLine bytes of a cut over-long line), starting at byte
+	// offset off in f. The block is only valid during the call.
+	Lines(f File, block []byte, off int64) error
+	// Flush writes everything received so far to the output. Offsets are
+	// checkpointed only for lines received before a Flush that returned nil.
+	Flush() error
+}
+
+// Config says what to follow and how. The zero value of every field except
+// Roots has a usable default.
+type Config struct {
+	// Roots are the directories (followed recursively) or files to follow.
+	// A root that does not exist yet is waited for.
+	Roots []string
+	// Filter decides whether a file path is followed; nil follows all.
+	// Compressed files (.gz, .zst) are never followed.
+	Filter func(path string) bool
+	// StartAt is "end" (the default) or "beginning": where files that exist
+	// at the first start, and are not in the state file, are read from.
+	StartAt string
+	// StateFile is where identities and offsets persist; "" keeps none.
+	StateFile string
+	// PollInterval > 0 polls every directory at that interval instead of
+	// using inotify (NFS and other filesystems without inotify).
+	PollInterval time.Duration
+	// MaxLine is the longest line passed on whole; longer ones are cut.
+	// Default 16 MiB.
+	MaxLine int
+	// SaveInterval is how often a changed state is saved; default 1s. It is
+	// also the maintenance tick (quiet rotated files, idle descriptors,
+	// missing roots, unreadable files).
+	SaveInterval time.Duration
+	// IdleClose closes the descriptor of a file not read for this long;
+	// default 1m.
+	IdleClose time.Duration
+	// Logger receives diagnostics; the zero Logger discards them.
+	Logger zerolog.Logger
+}
+
+// Defaults applied by [New] to zero fields of [Config].
+const (
+	DefaultMaxLine      = 16 << 20
+	DefaultSaveInterval = time.Second
+	DefaultIdleClose    = time.Minute
+	// fallbackPoll is the poll interval of directories that got no inotify
+	// watch because of the watch limit, unless PollInterval is set.
+	fallbackPoll = time.Second
+)
+
+// Stats are counters and gauges of a Follower, updated atomically so that a
+// metrics endpoint can read them at any time.
+type Stats struct {
+	FilesWatched     atomic.Int64 // gauge: files currently tracked
+	DirsWatched      atomic.Int64 // gauge: directories with an inotify watch
+	DirsPolled       atomic.Int64 // gauge: directories polled instead
+	LinesRead        atomic.Int64 // newline-terminated lines handed to the Consumer
+	BytesRead        atomic.Int64 // bytes handed to the Consumer
+	Rotations        atomic.Int64 // a followed name moved to another file
+	Truncations      atomic.Int64 // a file shrank below, or was rewritten before, its offset
+	TruncatedBytes   atomic.Int64 // bytes between the new size and the old offset at truncations
+	CopiesSkipped    atomic.Int64 // new files recognised as copies of content already read
+	LongLines        atomic.Int64 // lines cut at MaxLine
+	LagBytes         atomic.Int64 // gauge: bytes written but not yet read, at the last tick
+	DeletedOpenBytes atomic.Int64 // gauge: bytes of deleted files still held open
+	ReadErrors       atomic.Int64 // failed opens, stats and reads of files
+	WatchErrors      atomic.Int64 // failed watch additions and watcher errors
+	Overflows        atomic.Int64 // event queue overflows, each followed by a rescan
+	StateSaveErrors  atomic.Int64 // failed state file writes
+}
+
+// ErrStartAt is wrapped by [New] and [Follower.Reload] for a bad StartAt.
+var ErrStartAt = errors.New("start_at must be \"end\" or \"beginning\"")
+
+// Follower follows the files below [Config.Roots]. Create it with [New]; run
+// it once with either [Follower.Run] or [Follower.RunOnce].
+type Follower struct {
+	cfg      Config
+	consumer Consumer
+	log      zerolog.Logger
+	stats    Stats
+	ready    chan struct{}
+	readyOne sync.Once
+
+	mu       sync.Mutex // guards running and pending, for Reload
+	running  bool
+	reloadCh chan reloadReq
+	done     chan struct{}
+
+	hooks hooks
+	loop  *loop
+}
+
+// hooks let tests inject time, errors and faults; all are nil in production.
+type hooks struct {
+	tick       <-chan time.Time                         // replaces the maintenance ticker
+	errs       chan error                               // extra watcher errors (ErrEventOverflow)
+	open       func(path string) (*os.File, error)      // replaces the open(2) of files
+	addWatch   func(path string) error                  // replaces fsnotify's Add
+	save       func(path string, st *state.State) error // replaces state.Save
+	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
+	afterTick  func()                                   // called after each tick and the drain after it
+}
+
+type reloadReq struct {
+	cfg   Config
+	reply chan error
+}
+
+// New validates cfg, fills in defaults and returns a Follower that reports to c.
+// A bad StartAt returns an error wrapping [ErrStartAt] that names "start_at".
+func New(cfg Config, c Consumer) (*Follower, error) {
+	if c == nil {
+		return nil, errors.New("watch: nil Consumer")
+	}
+	cfg, err := normalise(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Follower{
+		cfg:      cfg,
+		consumer: c,
+		log:      cfg.Logger,
+		ready:    make(chan struct{}),
+		reloadCh: make(chan reloadReq),
+		done:     make(chan struct{}),
+	}, nil
+}
+
+func normalise(cfg Config) (Config, error) {
+	switch cfg.StartAt {
+	case "":
+		cfg.StartAt = "end"
+	case "end", "beginning":
+	default:
+		return cfg, fmt.Errorf("watch: start_at %q: %w", cfg.StartAt, ErrStartAt)
+	}
+	if len(cfg.Roots) == 0 {
+		return cfg, errors.New("watch: roots: at least one root is needed")
+	}
+	if cfg.PollInterval < 0 {
+		return cfg, fmt.Errorf("watch: poll_interval %s is negative", cfg.PollInterval)
+	}
+	if cfg.MaxLine <= 0 {
+		cfg.MaxLine = DefaultMaxLine
+	}
+	if cfg.SaveInterval <= 0 {
+		cfg.SaveInterval = DefaultSaveInterval
+	}
+	if cfg.IdleClose <= 0 {
+		cfg.IdleClose = DefaultIdleClose
+	}
+	cfg.Roots = append([]string(nil), cfg.Roots...)
+	return cfg, nil
+}
+
+// Stats returns the live counters of f.
+func (f *Follower) Stats() *Stats { return &f.stats }
+
+// Ready returns a channel closed once the initial walk is done and every
+// directory has its watch (or is polled).
+func (f *Follower) Ready() <-chan struct{} { return f.ready }
+
+// Reload makes new roots, filter and start position take effect in a running
+// Follower without re-reading or skipping lines of the files already
+// followed; files found only because of the new config are treated as if
+// they existed at the first start. An invalid cfg is refused with an error
+// and the old one stays. If f is not running, cfg is used by the next Run.
+func (f *Follower) Reload(cfg Config) error {
+	cfg, err := normalise(cfg)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	running := f.running
+	if !running {
+		f.cfg = cfg
+		f.log = cfg.Logger
+	}
+	f.mu.Unlock()
+	if !running {
+		return nil
+	}
+	req := reloadReq{cfg: cfg, reply: make(chan error, 1)}
+	select {
+	case f.reloadCh <- req:
+		select {
+		case err := <-req.reply:
+			return err
+		case <-f.done:
+			return errors.New("watch: reload: follower stopped")
+		}
+	case <-f.done:
+		return errors.New("watch: reload: follower stopped")
+	}
+}
+
+// Run walks the roots, then follows until ctx is done. On the way out it
+// reads nothing more, flushes the Consumer, saves the state and closes every
+// descriptor and watch; it returns nil after a clean shutdown, or the first
+// error of the Consumer. Run may be called only once.
+func (f *Follower) Run(ctx context.Context) error {
+	l, err := f.start(true)
+	if err != nil {
+		return err
+	}
+	defer f.stop()
+	return l.run(ctx)
+}
+
+// RunOnce reads what is new since the state file (the logtail pattern: each
+// file from its saved offset; files not in the state from their start, or per
+// StartAt when there is no state yet), flushes the Consumer, saves the state
+// and returns. Partial last lines are left for the next run.
+func (f *Follower) RunOnce(ctx context.Context) error {
+	l, err := f.start(false)
+	if err != nil {
+		return err
+	}
+	defer f.stop()
+	return l.once(ctx)
+}
+
+func (f *Follower) start(follow bool) (*loop, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.running || f.loop != nil {
+		return nil, errors.New("watch: Follower already ran; create a new one")
+	}
+	f.running = true
+	f.loop = newLoop(f, follow)
+	return f.loop, nil
+}
+
+func (f *Follower) stop() {
+	f.mu.Lock()
+	f.running = false
+	f.mu.Unlock()
+	close(f.done)
+	f.readyOne.Do(func() { close(f.ready) })
+}
