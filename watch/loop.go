@@ -160,8 +160,13 @@ func (l *loop) run(ctx context.Context) error {
 		if err := l.drain(); err != nil {
 			return l.shutdown(err)
 		}
-		if ticked && l.f.hooks.afterTick != nil {
-			l.f.hooks.afterTick()
+		if ticked {
+			if hb, ok := l.f.consumer.(Heartbeat); ok {
+				hb.Beat()
+			}
+			if l.f.hooks.afterTick != nil {
+				l.f.hooks.afterTick()
+			}
 		}
 	}
 }

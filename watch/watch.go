@@ -87,6 +87,14 @@ type Consumer interface {
 	Flush() error
 }
 
+// Heartbeat is implemented by a Consumer that wants to know the loop is alive
+// even when no line arrives: Beat is called after every maintenance tick
+// (each SaveInterval), once the tick's work is done. The daemon feeds the
+// systemd watchdog from it, so a loop that is stuck stops the pings.
+type Heartbeat interface {
+	Beat()
+}
+
 // Config says what to follow and how. The zero value of every field except
 // Roots has a usable default.
 type Config struct {

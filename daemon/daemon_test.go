@@ -1,0 +1,337 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/logscan/logscan/config"
+	"github.com/logscan/logscan/match"
+	"github.com/logscan/logscan/notify"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is stdout shared between the follower's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// eventually waits for cond with a deadline; the condition is checked on a
+// short period because the events it waits for happen in other goroutines
+// and processes (inotify), not on a clock the test could drive.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func compile(c *config.Config) (*match.Matcher, error) {
+	rules := make([]match.Rule, 0, len(c.Rules)+1)
+	for _, r := range c.Rules {
+		rules = append(rules, match.Rule{Name: r.Name, Match: r.Match, Ignore: r.Ignore, IgnoreCase: r.IgnoreCase, Fixed: r.Fixed})
+	}
+	if len(c.Match) > 0 {
+		rules = append(rules, match.Rule{Match: c.Match})
+	}
+	return match.Compile(rules, match.Options{Ignore: c.Ignore, IgnoreCase: c.IgnoreCase, Fixed: c.Fixed})
+}
+
+// fakeSystemd records sd_notify datagrams.
+type fakeSystemd struct {
+	conn *net.UnixConn
+	path string
+	msgs chan string
+	done chan struct{}
+}
+
+func newFakeSystemd(t *testing.T) *fakeSystemd {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeSystemd{conn: conn, path: path, msgs: make(chan string, 1024), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			f.msgs <- string(buf[:n])
+		}
+	}()
+	t.Cleanup(func() {
+		conn.Close()
+		<-f.done
+	})
+	return f
+}
+
+// expect waits for a datagram starting with prefix, returning it and the
+// ones skipped before it.
+func (f *fakeSystemd) expect(t *testing.T, prefix string) (string, []string) {
+	t.Helper()
+	var skipped []string
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case m := <-f.msgs:
+			if strings.HasPrefix(m, prefix) {
+				return m, skipped
+			}
+			skipped = append(skipped, m)
+		case <-timeout:
+			t.Fatalf("no %s from the daemon (got %q)", prefix, skipped)
+		}
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func metricValue(body, series string) string {
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestServiceLifecycle runs the daemon as systemd would: it checks the
+// notify sequence, readiness, metrics counting each written match once, the
+// live /matches stream, a good and a bad SIGHUP reload, and shutdown.
+func TestServiceLifecycle(t *testing.T) {
+	root := t.TempDir()
+	logf := filepath.Join(root, "app.log")
+	appendFile(t, logf, "old ERROR before start\n")
+	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+	writeCfg := func(body string) {
+		if err := os.WriteFile(cfgFile, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("rules:\n  - name: errors\n    match: [ERROR]\n")
+	load := func() (*config.Config, error) {
+		return config.Load(config.Sources{File: cfgFile, Flags: map[string]any{
+			"roots": []string{root}, "follow": true, "http.listen": "127.0.0.1:0", "save_interval": "20ms", "state_file": filepath.Join(root, "..", "state.json"),
+		}})
+	}
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := newFakeSystemd(t)
+	var out syncBuffer
+	hup := make(chan os.Signal, 1)
+	addr := make(chan string, 1)
+	tick := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Options{
+			Config: cfg, Reload: load, Compile: compile, Stdout: &out, Log: zerolog.Nop(), Hup: hup,
+			Notifier: notify.NewWithSocket(sd.path, time.Minute), WatchdogTick: tick,
+			Started: func(a string) { addr <- a },
+		})
+		done <- err
+	}()
+	base := "http://" + <-addr
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	if _, skipped := sd.expect(t, "READY=1"); len(skipped) > 0 && strings.HasPrefix(skipped[0], "STOPPING") {
+		t.Fatalf("stopped before ready: %q", skipped)
+	}
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz after READY = %d", code)
+	}
+
+	// The watchdog pings only after progress; the ready transition counts.
+	tick <- time.Now()
+	sd.expect(t, "WATCHDOG=1")
+	// Idle, with no line written, the loop's heartbeat still feeds it.
+	tick <- time.Now()
+	sd.expect(t, "WATCHDOG=1")
+
+	// A live /matches client.
+	resp, err := http.Get(base + "/matches?rule=errors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stream := bufio.NewReader(resp.Body)
+	eventually(t, "the stream client to register", func() bool {
+		_, m := get(t, base+"/metrics")
+		return metricValue(m, "logscan_stream_clients") == "1"
+	})
+
+	appendFile(t, logf, "new ERROR one\ninfo line\n")
+	eventually(t, "the first match", func() bool { return strings.Contains(out.String(), "new ERROR one") })
+	if strings.Contains(out.String(), "old ERROR") {
+		t.Errorf("start_at end: the line before start was printed: %q", out.String())
+	}
+	line, err := stream.ReadString('\n')
+	if err != nil || !strings.Contains(line, `"rule":"errors"`) || !strings.Contains(line, "new ERROR one") || !strings.Contains(line, `"file_id"`) {
+		t.Errorf("/matches sent %q, %v", line, err)
+	}
+	_, m := get(t, base+"/metrics")
+	if v := metricValue(m, `logscan_matches_total{rule="errors"}`); v != "1" {
+		t.Errorf("matches_total = %q, want 1", v)
+	}
+	for _, name := range []string{"logscan_lines_read_total", "logscan_bytes_read_total", "logscan_files_watched", "logscan_build_info", "go_goroutines", "logscan_lag_bytes"} {
+		if !strings.Contains(m, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+
+	// A good reload: the new rule applies to new lines, nothing is re-read.
+	writeCfg("rules:\n  - name: warnings\n    match: [WARN]\n")
+	hup <- nil
+	msg, _ := sd.expect(t, "RELOADING=1")
+	if !strings.Contains(msg, "MONOTONIC_USEC=") {
+		t.Errorf("RELOADING without MONOTONIC_USEC: %q", msg)
+	}
+	sd.expect(t, "READY=1")
+	appendFile(t, logf, "WARN two\nERROR three\n")
+	eventually(t, "the reloaded rule", func() bool { return strings.Contains(out.String(), "WARN two") })
+	if strings.Contains(out.String(), "ERROR three") || strings.Count(out.String(), "new ERROR one") != 1 {
+		t.Errorf("after reload: %q", out.String())
+	}
+
+	// A bad reload is refused; the running config stays.
+	writeCfg("rules:\n  - name: broken\n    match: [\"a(b\"]\n")
+	hup <- nil
+	sd.expect(t, "RELOADING=1")
+	sd.expect(t, "READY=1")
+	appendFile(t, logf, "WARN four\n")
+	eventually(t, "the old rule after a refused reload", func() bool { return strings.Contains(out.String(), "WARN four") })
+	_, m = get(t, base+"/metrics")
+	if metricValue(m, `logscan_config_reloads_total{result="failure"}`) != "1" || metricValue(m, `logscan_config_reloads_total{result="success"}`) != "1" {
+		t.Errorf("reload counters wrong:\n%s", grepLines(m, "reloads"))
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sd.expect(t, "STOPPING=1")
+	if _, err := os.Stat(filepath.Join(root, "..", "state.json")); err != nil {
+		t.Errorf("no state saved at shutdown: %v", err)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			fmt.Fprintln(&b, l)
+		}
+	}
+	return b.String()
+}
+
+// TestIncremental is the logtail pattern: one-shot runs with a state file
+// print only what is new since the previous run.
+func TestIncremental(t *testing.T) {
+	root := t.TempDir()
+	state := filepath.Join(t.TempDir(), "state.json")
+	logf := filepath.Join(root, "app.log")
+	appendFile(t, logf, "ERROR first\n")
+	run := func() (string, Result) {
+		cfg, err := config.Load(config.Sources{Flags: map[string]any{"roots": []string{root}, "state_file": state, "match": []string{"ERROR"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out syncBuffer
+		res, err := Run(context.Background(), Options{Config: cfg, Compile: compile, Stdout: &out, Log: zerolog.Nop(), Once: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), res
+	}
+	out, res := run()
+	if !strings.Contains(out, "ERROR first") || res.Matches != 1 {
+		t.Fatalf("first run: %q %+v", out, res)
+	}
+	if out, res = run(); out != "" || res.Matches != 0 {
+		t.Fatalf("second run re-read: %q", out)
+	}
+	appendFile(t, logf, "ERROR second\nfine\n")
+	if out, _ = run(); out != root+"/app.log:ERROR second\n" {
+		t.Fatalf("third run: %q", out)
+	}
+}
+
+func TestNoRoots(t *testing.T) {
+	cfg, err := config.Load(config.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Config: cfg, Compile: compile, Stdout: io.Discard, Log: zerolog.Nop()})
+	var ce *config.Error
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "roots") {
+		t.Fatalf("err = %v", err)
+	}
+}
