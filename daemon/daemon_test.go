@@ -211,9 +211,17 @@ func TestServiceLifecycle(t *testing.T) {
 	// The watchdog pings only after progress; the ready transition counts.
 	tick <- time.Now()
 	sd.expect(t, "WATCHDOG=1")
-	// Idle, with no line written, the loop's heartbeat still feeds it.
-	tick <- time.Now()
-	sd.expect(t, "WATCHDOG=1")
+	// Idle, with no line written, the loop's heartbeat (every save_interval)
+	// still feeds it: some later tick must ping again.
+	eventually(t, "a watchdog ping while idle", func() bool {
+		tick <- time.Now()
+		select {
+		case m := <-sd.msgs:
+			return m == "WATCHDOG=1"
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	})
 
 	// A live /matches client.
 	resp, err := http.Get(base + "/matches?rule=errors")
