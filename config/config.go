@@ -64,6 +64,9 @@ type Config struct {
 
 	// Source is the config file that was read, "" if none.
 	Source string
+	// Warnings are problems that did not stop loading (unknown LOGSCAN_*
+	// variables), for the caller to log.
+	Warnings []string
 }
 
 // Error is a configuration error that names what is at fault.
@@ -161,7 +164,8 @@ func Load(src Sources) (*Config, error) {
 			return nil, fmt.Errorf("config file %s: %w", src.File, err)
 		}
 	}
-	ek, err := envLayer(src.Environ)
+	var warnings []string
+	ek, err := envLayer(src.Environ, &warnings)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +186,7 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	c.Source = src.File
+	c.Warnings = warnings
 	return c, nil
 }
 
@@ -250,7 +255,7 @@ func EnvName(key string) string {
 // envLayer reads LOGSCAN_* variables. Lists are comma-separated (roots,
 // include, exclude), or a JSON array; pattern lists are one pattern unless
 // given as a JSON array, since a regexp may contain commas; rules is JSON.
-func envLayer(environ []string) (*koanf.Koanf, error) {
+func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
 	byEnv := make(map[string]string, len(keys))
 	for key := range keys {
 		byEnv[EnvName(key)] = key
@@ -263,7 +268,11 @@ func envLayer(environ []string) (*koanf.Koanf, error) {
 		}
 		key, known := byEnv[name]
 		if !known {
-			return nil, &Error{Where: "env " + name, Msg: "unknown variable (known: " + strings.Join(envNames(), ", ") + ")"}
+			// A warning, not an error: Kubernetes injects LOGSCAN_SERVICE_HOST,
+			// LOGSCAN_PORT and friends into every pod of a namespace with a
+			// Service named logscan, and that must not stop the sidecar.
+			*warnings = append(*warnings, fmt.Sprintf("env %s: unknown variable, ignored (known: %s)", name, strings.Join(envNames(), ", ")))
+			continue
 		}
 		where := "env " + name
 		switch keys[key] {

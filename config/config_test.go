@@ -110,7 +110,6 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad bool", "follow: maybe\n", nil, nil, nil, []string{"config key follow", `"maybe"`}},
 		{"bad rule field type", "rules:\n  - match: [1]\n", nil, nil, nil, []string{"rules[0].match[0]"}},
 		{"duplicate rule name", "rules:\n  - name: a\n  - name: a\n", nil, nil, nil, []string{"rules[1].name", "duplicate"}},
-		{"unknown env var", "", []string{"LOGSCAN_ROOT=/x"}, nil, nil, []string{"env LOGSCAN_ROOT", "unknown variable"}},
 		{"bad env duration", "", []string{"LOGSCAN_POLL_INTERVAL=fast"}, nil, nil, []string{"poll_interval", `"fast"`}},
 		{"bad flag value", "", nil, map[string]any{"start_at": "now"}, map[string]string{"start_at": "start-at"}, []string{"flag --start-at", `"now"`}},
 		{"bad yaml", "roots: [\n", nil, nil, nil, []string{"config file"}},
@@ -133,6 +132,16 @@ func TestErrorsNameTheKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestUnknownEnvIsAWarning(t *testing.T) {
+	c, err := Load(Sources{Environ: []string{"LOGSCAN_ROOT=/x", "LOGSCAN_SERVICE_HOST=10.0.0.1", "PATH=/bin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], "LOGSCAN_ROOT") {
+		t.Errorf("warnings: %q", c.Warnings)
 	}
 }
 

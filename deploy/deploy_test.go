@@ -318,6 +318,9 @@ func checkEnv(t *testing.T, where string, env map[string]string) *config.Config 
 	if err != nil {
 		t.Fatalf("%s: env does not load: %v", where, err)
 	}
+	for _, w := range cfg.Warnings {
+		t.Errorf("%s: %s", where, w) // an unknown LOGSCAN_* name is only a warning at run time, but a typo here
+	}
 	return cfg
 }
 

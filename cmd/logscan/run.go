@@ -307,6 +307,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitError
 	}
 	log := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
 	if err := c.validate(); err != nil {
 		log.Error().Msg(err.Error())
 		fmt.Fprintf(stderr, "logscan: %v\n", err)
