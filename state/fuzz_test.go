@@ -1,0 +1,48 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzLoad feeds arbitrary bytes to the state reader: it must either return
+// a state it can vouch for or an error wrapping ErrCorrupt, never panic and
+// never hand back a state with impossible values that a resume would trust.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[{"path":"/var/log/syslog","dev":2049,"ino":12,"offset":100,"head_len":100,"head_crc":1,"tail_len":100,"tail_crc":2}]}`))
+	f.Add([]byte(`{"kind":"logscan-state","version":2,"files":[]}`))
+	f.Add([]byte(`{"kind":"other","version":1}`))
+	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[{"offset":-5}]}`))
+	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[`))
+	f.Add([]byte{})
+	f.Add([]byte("\x00\x01\x02"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Load(p)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+			}
+			if st != nil {
+				t.Fatalf("a state came back with the error %v", err)
+			}
+			return
+		}
+		if st == nil {
+			if len(data) != 0 {
+				t.Fatalf("nil state and nil error for %d bytes", len(data))
+			}
+			return
+		}
+		for _, fl := range st.Files {
+			if fl.Offset < 0 || fl.HeadLen < 0 || fl.TailLen < 0 || int64(fl.TailLen) > fl.Offset {
+				t.Fatalf("implausible entry trusted: %+v", fl)
+			}
+		}
+	})
+}
