@@ -244,7 +244,6 @@ type worker struct {
 	ringN     int
 	afterLeft int
 	lastOut   int64 // line number of the last line output in this file
-	needSep   bool  // a group was printed before this file's first group
 }
 
 type ctxLine struct {
