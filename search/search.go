@@ -492,9 +492,7 @@ func (w *worker) blockContext(block []byte, base int64) bool {
 		if o.MaxCount == 0 || w.selected < o.MaxCount {
 			rule, sel = o.Matcher.Select(line)
 		} else if w.afterLeft == 0 {
-			return false
-		} else if _, again := o.Matcher.Select(line); again {
-			return false // grep stops trailing context at the next match after -m
+			return false // after -m, grep prints the trailing context and stops
 		}
 		switch {
 		case sel:

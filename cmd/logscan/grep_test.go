@@ -58,6 +58,8 @@ func TestMatchesGrep(t *testing.T) {
 		{"fixed", []string{"-F", "-e", "[crit]", "-e", "a.b"}, []string{"-F", "-e", "[crit]", "-e", "a.b"}},
 		{"anchored", []string{"-E", "-e", "^alpha", "-e", "beta $"}, []string{"-e", "^alpha", "-e", "beta $"}},
 		{"count", []string{"-c", "-e", "timeout"}, []string{"-c", "-e", "timeout"}},
+		{"context", []string{"-C", "2", "-e", "FATAL"}, []string{"-C", "2", "-e", "FATAL"}},
+		{"after context and max count", []string{"-A", "1", "-m", "3", "-e", "panic"}, []string{"-A", "1", "-m", "3", "-e", "panic"}},
 		{"files", []string{"-l", "-F", "-e", "x+y"}, []string{"-l", "-F", "-e", "x+y"}},
 	}
 	for _, tt := range tests {
