@@ -68,6 +68,8 @@ type Options struct {
 	MaxCount   int64 // -m: stop after this many selected lines per file; 0: no limit
 	Before     int   // -B
 	After      int   // -A
+	Invert     bool  // -v: select the lines the matcher does not
+	NoMessages bool  // -s: count unreadable paths but do not log them
 	CountLines bool  // count every line for Result.Lines (--stats); costs a pass over the data
 	Stdout     io.Writer
 	Stdin      io.Reader
@@ -143,6 +145,9 @@ type searcher struct {
 
 func (s *searcher) report(path string, err error) {
 	s.c.errors.Add(1)
+	if s.opts.NoMessages {
+		return
+	}
 	s.opts.Log.Error().Str("path", path).Err(err).Msg("cannot read")
 }
 
@@ -379,7 +384,7 @@ var nl = []byte{'\n'}
 // block handles one block of whole lines starting at byte offset base. It
 // returns false when the file needs no more reading.
 func (w *worker) block(block []byte, base int64) bool {
-	if w.ring != nil || w.s.opts.After > 0 {
+	if w.ring != nil || w.s.opts.After > 0 || w.s.opts.Invert {
 		return w.blockContext(block, base)
 	}
 	o := &w.s.opts
@@ -472,7 +477,7 @@ func (w *worker) needSepFor() bool {
 }
 
 // blockContext is the line-at-a-time path used for -A/-B/-C, which needs the
-// lines around a match. It keeps copies of the last B lines, so a match at
+// lines around a match, and for -v, which must look at every line. It keeps copies of the last B lines, so a match at
 // the start of a block still gets its context from the previous block.
 func (w *worker) blockContext(block []byte, base int64) bool {
 	o := &w.s.opts
@@ -491,6 +496,9 @@ func (w *worker) blockContext(block []byte, base int64) bool {
 		rule, sel := -1, false
 		if o.MaxCount == 0 || w.selected < o.MaxCount {
 			rule, sel = o.Matcher.Select(line)
+			if o.Invert {
+				rule, sel = -1, !sel
+			}
 		} else if w.afterLeft == 0 {
 			return false // after -m, grep prints the trailing context and stops
 		}

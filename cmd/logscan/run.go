@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,10 @@ type cli struct {
 	help       bool
 	showVer    bool
 
+	invert      bool
+	word        bool
+	line        bool
+	noMessages  bool
 	lineNumbers bool
 	count       bool
 	filesWith   bool
@@ -107,6 +112,10 @@ func newCLI(stderr io.Writer) *cli {
 	fs.StringArray("ignore", nil, "drop selected lines matching `PATTERN`; repeatable")
 	fs.BoolP("fixed-strings", "F", false, "patterns are literal strings")
 	fs.BoolP("ignore-case", "i", false, "ignore case in patterns")
+	fs.BoolVarP(&c.invert, "invert-match", "v", false, "select the lines that do not match")
+	fs.BoolVarP(&c.word, "word-regexp", "w", false, "match whole words only (the match is bounded by non-word characters or the line's ends)")
+	fs.BoolVarP(&c.line, "line-regexp", "x", false, "match whole lines only")
+	fs.BoolVarP(&c.noMessages, "no-messages", "s", false, "do not report unreadable files on stderr (they still make the exit status 2)")
 	fs.BoolVarP(&c.lineNumbers, "line-number", "n", false, "print line numbers")
 	fs.BoolVarP(&c.count, "count", "c", false, "print only a count of selected lines per file")
 	fs.BoolVarP(&c.filesWith, "files-with-matches", "l", false, "print only the paths of files with a selected line")
@@ -315,6 +324,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "logscan: %v\n", err)
 		return exitError
 	}
+	c.wrapPatterns(cfg)
 	m, err := compileRules(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "logscan: %v\n", err)
@@ -331,6 +341,36 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return runDaemon(ctx, cfg, reload, !cfg.Follow, log, stdout, stderr)
 	}
 	return runOnce(ctx, c, cfg, m, log, stdin, stdout, stderr)
+}
+
+// wrapPatterns applies -w and -x by rewriting the --match patterns, so the
+// matcher keeps its literal prefilter: the wrapped pattern still contains
+// the original's literals.
+func (c *cli) wrapPatterns(cfg *config.Config) {
+	if !c.word && !c.line {
+		return
+	}
+	for i, p := range cfg.Match {
+		if cfg.Fixed {
+			p = regexp.QuoteMeta(p)
+		}
+		if c.line {
+			p = `^(?:` + p + `)$`
+		} else {
+			p = `(?:^|\W)(?:` + p + `)(?:\W|$)`
+		}
+		cfg.Match[i] = p
+	}
+	if cfg.Fixed {
+		// The --match patterns are quoted now; keep -F for everything else.
+		cfg.Fixed = false
+		for i, p := range cfg.Ignore {
+			cfg.Ignore[i] = regexp.QuoteMeta(p)
+		}
+		for i := range cfg.Rules {
+			cfg.Rules[i].Fixed = true
+		}
+	}
 }
 
 func (c *cli) validate() error {
@@ -435,6 +475,8 @@ func runOnce(ctx context.Context, c *cli, cfg *config.Config, m *match.Matcher, 
 		MaxCount:   c.maxCount,
 		Before:     before,
 		After:      after,
+		Invert:     c.invert,
+		NoMessages: c.noMessages,
 		CountLines: c.stats,
 		Stdout:     stdout,
 		Stdin:      stdin,
