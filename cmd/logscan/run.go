@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"regexp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
