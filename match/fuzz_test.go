@@ -110,5 +110,12 @@ func FuzzNextMatchesRegexp(f *testing.F) {
 		if got := reference(m, block); !slices.Equal(got, want) {
 			t.Errorf("Select selected %v\nregexp selected %v", got, want)
 		}
+		if haveSIMD {
+			withoutSIMD(func() {
+				if got := collect(t, m, block); !slices.Equal(got, want) {
+					t.Errorf("Next without SIMD selected %v\nregexp selected %v", got, want)
+				}
+			})
+		}
 	})
 }

@@ -3,8 +3,12 @@
 // Matching follows ripgrep's approach: rather than running a regexp on every
 // line, Compile extracts from every match pattern a small set of literals of
 // which each match must contain one, and Next searches a whole block of lines
-// for those literals (bytes.Index for case-sensitive ones, an 8-bytes-at-a-time
-// SWAR scan for ASCII case-insensitive ones). Only around a hit does it find
+// for those literals. Like ripgrep's memchr crate it anchors each literal on
+// its two rarest bytes by a log-text byte frequency table and tests that pair
+// at 32 positions per step with AVX2 ("packed pair", pair_amd64.s), folding
+// ASCII case by ORing 0x20; several literals are tested in the same pass, so
+// the first verified candidate is the earliest hit. Without AVX2 a portable
+// search on bytes.IndexByte does the same. Only around a hit does it find
 // the line boundaries and run the rules on that single line. When some
 // pattern has no usable literal (`\d+`, `.*`, an empty pattern), or when the
 // patterns yield more than maxLiterals literals, the prefilter is off and
@@ -110,6 +114,11 @@ type Matcher struct {
 	all    bool
 	// pre holds the prefilter literals; nil when every line must be checked.
 	pre []literal
+	// set holds the byte pairs of several literals, to find the earliest
+	// of them in one pass; reach is the largest pair offset in it.
+	set     []pairEntry
+	reach   int
+	setFold bool // some entry of set has an OR mask
 	// hitProves is set when a literal hit alone selects its line by rule 0.
 	hitProves bool
 }
@@ -167,6 +176,19 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 		m.pre = mergeLiterals(pres)
 		if len(m.pre) > maxLiterals {
 			m.pre = nil
+		}
+		if len(m.pre) > 1 {
+			for i := range m.pre {
+				e := newPairEntry(&m.pre[i])
+				m.set = append(m.set, e)
+				m.reach = max(m.reach, e.o2)
+				m.setFold = m.setFold || e.or1[0]|e.or2[0] != 0
+			}
+			if len(m.set) == 2 {
+				// A repeated entry changes no result and lets two literals
+				// use the three-entry search, which keeps all in registers.
+				m.set = append(m.set, m.set[0])
+			}
 		}
 	}
 	m.hitProves = m.pre != nil && pure && !ignores && len(m.rules) == 1
@@ -300,15 +322,19 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 }
 
 // find returns the smallest position at or after from where a prefilter
-// literal starts, or -1. With several literals it searches windows that double
-// in size, so that a rare literal is not rescanned to the block's end on every
-// call while a frequent one keeps hitting.
+// literal starts, or -1. Several literals are found in one pass by findSet;
+// without SIMD each is searched in windows that double in size, so that a
+// rare literal is not rescanned to the block's end on every call while a
+// frequent one keeps hitting.
 func (m *Matcher) find(block []byte, from int) int {
 	if len(m.pre) == 1 {
 		if i := m.pre[0].index(block[from:]); i >= 0 {
 			return from + i
 		}
 		return -1
+	}
+	if haveSIMD {
+		return m.findSet(block, from)
 	}
 	// The window starts small so that a literal hitting on every line does
 	// not make each call rescan far ahead for the others.
@@ -335,6 +361,41 @@ func (m *Matcher) find(block []byte, from int) int {
 		}
 	}
 	return -1
+}
+
+// findSet is find for several literals with the vector pair search: one
+// pass tests every literal's pair, so the first candidate that verifies is
+// the earliest start.
+func (m *Matcher) findSet(block []byte, from int) int {
+	h := block[from:]
+	n := len(h) - m.reach // starts at which every pair load fits in h
+	p := 0
+	for n-p >= 32 {
+		i := indexPairSet(h[p:], n-p, m.set, m.setFold)
+		if i < 0 {
+			p = n
+			break
+		}
+		p += i
+		for k := range m.pre {
+			l := &m.pre[k]
+			if p+len(l.s) <= len(h) && l.equalAt(h[p:p+len(l.s)]) {
+				return from + p
+			}
+		}
+		p++
+	}
+	// Fewer than 32+reach bytes are left: search each literal there.
+	best := -1
+	for k := range m.pre {
+		if j := m.pre[k].index(h[p:]); j >= 0 && (best < 0 || j < best) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return from + p + best
 }
 
 // MatchAll reports whether every line is selected by the same rule (no

@@ -265,6 +265,11 @@ func TestNextLongBlock(t *testing.T) {
 	if got := collect(t, m, b.Bytes()); !slices.Equal(got, want) {
 		t.Errorf("got %d lines, want %d", len(got), len(want))
 	}
+	withoutSIMD(func() {
+		if got := collect(t, m, b.Bytes()); !slices.Equal(got, want) {
+			t.Errorf("without SIMD: got %d lines, want %d", len(got), len(want))
+		}
+	})
 }
 
 func TestMatchAll(t *testing.T) {

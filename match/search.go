@@ -1,60 +1,50 @@
 package match
 
-import (
-	"bytes"
-	"encoding/binary"
-	"math/bits"
-)
+import "bytes"
 
 // literal is a prefilter literal ready to search for.
 type literal struct {
 	s    []byte // for fold literals, ASCII letters are lower case
 	fold bool
-	// For fold literals the SWAR scan tests the bytes at offsets i1 and i2
-	// (the two rarest) eight positions at a time: a haystack word is ORed with
-	// m (0x20 in every byte when the needle byte is a letter) and XORed with
-	// b (the needle byte in every byte), so a zero byte marks a candidate.
-	i1, i2 int
-	m1, m2 uint64
-	b1, b2 uint64
+	// The search looks for two of the rarest bytes of s at once, as ripgrep's
+	// memchr crate does ("packed pair"): c1 at offset a and c2 at offset a+off,
+	// each ORed with or1/or2 (0x20 for a folded letter) before the compare. A
+	// pair is far rarer than either byte, which matters when the rarest byte
+	// is still common (deadbeef-, latency_ms":9).
+	a, off   int
+	c1, c2   byte
+	or1, or2 byte
 }
-
-const (
-	lo8 = 0x0101010101010101
-	hi8 = 0x8080808080808080
-)
 
 func newLiteral(b []byte, fold bool) literal {
 	l := literal{s: bytes.Clone(b), fold: fold}
-	if !fold {
-		return l
-	}
-	for i, c := range l.s {
-		if isLower(c | 0x20) {
-			l.s[i] = c | 0x20
+	if fold {
+		for i, c := range l.s {
+			if isLower(c | 0x20) {
+				l.s[i] = c | 0x20
+			}
 		}
 	}
-	l.i1, l.i2 = rarestTwo(l.s)
-	l.m1, l.b1 = swarMasks(l.s[l.i1])
-	l.m2, l.b2 = swarMasks(l.s[l.i2])
+	i1, i2 := rarestTwo(l.s, fold)
+	l.a, l.off = min(i1, i2), max(i1, i2)-min(i1, i2)
+	l.c1, l.c2 = l.s[l.a], l.s[l.a+l.off]
+	if fold && isLower(l.c1) {
+		l.or1 = 0x20
+	}
+	if fold && isLower(l.c2) {
+		l.or2 = 0x20
+	}
 	return l
 }
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
-func swarMasks(c byte) (m, b uint64) {
-	if isLower(c) {
-		m = 0x20 * lo8
-	}
-	return m, uint64(c) * lo8
-}
-
 // rarestTwo returns the offsets of the two rarest bytes of s, preferring two
 // different byte values; for a one-byte s both are 0.
-func rarestTwo(s []byte) (int, int) {
+func rarestTwo(s []byte, fold bool) (int, int) {
 	i1 := 0
 	for i, c := range s {
-		if freqRank(c, true) < freqRank(s[i1], true) {
+		if freqRank(c, fold) < freqRank(s[i1], fold) {
 			i1 = i
 		}
 	}
@@ -67,7 +57,7 @@ func rarestTwo(s []byte) (int, int) {
 			i2 = i
 			continue
 		}
-		better := freqRank(c, true) < freqRank(s[i2], true)
+		better := freqRank(c, fold) < freqRank(s[i2], fold)
 		if (c == s[i1]) != (s[i2] == s[i1]) {
 			better = c != s[i1]
 		}
@@ -83,41 +73,33 @@ func rarestTwo(s []byte) (int, int) {
 
 // index returns the first position of the literal in h, or -1.
 func (l *literal) index(h []byte) int {
-	if !l.fold {
-		return bytes.Index(h, l.s)
-	}
-	return l.indexFold(h)
-}
-
-func (l *literal) indexFold(h []byte) int {
 	n := len(l.s)
-	last := len(h) - n // last possible start
-	if last < 0 {
+	if n == 1 && !l.fold {
+		return bytes.IndexByte(h, l.s[0])
+	}
+	if len(h) < n {
 		return -1
 	}
-	i1, i2 := l.i1, l.i2
-	lim := len(h) - 8 - max(i1, i2) // last p whose two loads fit in h
-	p := 0
-	for ; p <= lim && p <= last; p += 8 {
-		w1 := binary.LittleEndian.Uint64(h[p+i1:]) | l.m1 ^ l.b1
-		w2 := binary.LittleEndian.Uint64(h[p+i2:]) | l.m2 ^ l.b2
-		// Each set high bit marks a candidate: exact for the lowest zero
-		// byte, possibly spurious above it, never missing one.
-		z := (w1 - lo8) &^ w1 & (w2 - lo8) &^ w2 & hi8
-		for z != 0 {
-			j := p + bits.TrailingZeros64(z)>>3
-			if j <= last && l.equalFold(h[j:j+n]) {
-				return j
-			}
-			z &= z - 1
+	// Anchors of starts p <= len(h)-n lie in h[a : end-off].
+	end := len(h) - n + 1 + l.a + l.off
+	for p := 0; ; p++ {
+		i := indexPair(h[l.a+p:end], l.c1, l.c2, l.off, l.or1, l.or2)
+		if i < 0 {
+			return -1
 		}
-	}
-	for ; p <= last; p++ {
-		if l.equalFold(h[p : p+n]) {
+		p += i
+		if l.equalAt(h[p : p+n]) {
 			return p
 		}
 	}
-	return -1
+}
+
+// equalAt reports whether h, of the literal's length, is the literal.
+func (l *literal) equalAt(h []byte) bool {
+	if !l.fold {
+		return string(h) == string(l.s)
+	}
+	return l.equalFold(h)
 }
 
 // equalFold reports whether h equals the literal, ASCII letters in either case.
@@ -164,7 +146,10 @@ var rankTable = func() (t [256]byte) {
 	t['\t'], t['\n'] = 150, 200
 	set("etaoinsrlcdhumpgfywbvkxjqz", 250, 4) // 250 .. 150
 	set("0123456789", 200, 3)                 // 200 .. 173
-	set(`:."-/=,_[]()'`, 190, 5)              // 190 .. 130
-	set("ESTRAINOLDCGHMPUFWBVKYXJQZ", 140, 3)
+	// Timestamps, JSON, paths and addresses make these as common as
+	// mid-frequency letters; the bracket family is rarer.
+	set(`":.-/,=`, 220, 6)                    // 220 .. 184
+	set(`_[]()'{}`, 160, 5)                   // 160 .. 125
+	set("ESTRAINOLDCGHMPUFWBVKYXJQZ", 140, 3) // 140 .. 65
 	return t
 }()
