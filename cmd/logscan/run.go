@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/logscan/logscan/config"
 	"github.com/logscan/logscan/filter"
@@ -406,14 +407,16 @@ func (c *cli) useColor(stdout io.Writer, format output.Format) bool {
 	return isTerminal(stdout)
 }
 
-// isTerminal reports whether w is a character device such as a TTY.
+// isTerminal reports whether w is a terminal. A character-device check is
+// not enough: /dev/null is one too, and colouring output nobody sees costs
+// a regexp run per line.
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0 && st.Mode()&os.ModeDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // showFilenames follows grep: paths are printed when there is more than one
