@@ -104,7 +104,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Once {
 		err := f.RunOnce(ctx)
-		return Result{Matches: s.written.Load(), ReadErrors: f.Stats().ReadErrors.Load()}, err
+		res := Result{Matches: s.written.Load(), ReadErrors: f.Stats().ReadErrors.Load()}
+		if err == nil && f.Stats().StateSaveErrors.Load() > 0 {
+			// Unlike follow mode there is no later save to retry: the next run
+			// would repeat (or, after a rotation, skip) these lines.
+			err = fmt.Errorf("state_file %s: could not be saved (see the log above); the next run will not resume here", cfg.StateFile)
+		}
+		return res, err
 	}
 	st := f.Stats()
 	if err := met.Observe(metrics.Sources{
