@@ -245,10 +245,12 @@ type worker struct {
 	selected int64
 
 	// context (-A/-B)
-	ring      []ctxLine
-	ringN     int
-	afterLeft int
-	lastOut   int64 // line number of the last line output in this file
+	ring       []ctxLine
+	ringN      int
+	afterLeft  int
+	lastOut    int64 // line number of the last line output in this file
+	groupFirst bool  // the buffer opens with this file's first context group
+	sep        []byte
 }
 
 type ctxLine struct {
@@ -288,6 +290,17 @@ func (w *worker) maybeFlush() {
 		w.s.out.mu.Lock()
 		w.holding = true
 	}
+	w.writeOut()
+}
+
+// writeOut writes the buffer; the caller holds the output lock. A file
+// whose output opens with a context group needs grep's "--" only if another
+// file's output came first, which is known only here, under the lock.
+func (w *worker) writeOut() {
+	if w.groupFirst && w.s.out.wrote {
+		w.s.out.write(w.s.opts.Printer.AppendSeparator(w.sep[:0]))
+	}
+	w.groupFirst = false
 	w.s.out.write(w.buf)
 	w.buf = w.buf[:0]
 }
@@ -298,11 +311,12 @@ func (w *worker) endFile() {
 		w.holding = true
 	}
 	if w.holding {
-		w.s.out.write(w.buf)
+		w.writeOut()
 		w.s.out.mu.Unlock()
 		w.holding = false
 	}
 	w.buf = w.buf[:0]
+	w.groupFirst = false
 }
 
 func (w *worker) file(ctx context.Context, path string) {
@@ -453,27 +467,16 @@ func (w *worker) print(text []byte, num, off int64, rule int, context bool) {
 		r.Spans = w.spans
 	}
 	if w.ring != nil || o.After > 0 {
-		if w.lastOut > 0 && num > w.lastOut+1 || w.lastOut == 0 && w.needSepFor() {
+		switch {
+		case w.lastOut == 0:
+			w.groupFirst = true // the file's first line; decided when written: see writeOut
+		case num > w.lastOut+1:
 			w.buf = o.Printer.AppendSeparator(w.buf)
 		}
 		w.lastOut = num
 	}
 	w.buf = o.Printer.Append(w.buf, r)
 	w.maybeFlush()
-}
-
-// needSepFor reports whether the first group of this file follows output of
-// an earlier file, as grep separates groups across files too. It reads the
-// shared flag without the lock only as a hint; the lock is taken when the
-// output is written, which is when the answer matters.
-func (w *worker) needSepFor() bool {
-	if w.holding {
-		return w.s.out.wrote
-	}
-	w.s.out.mu.Lock()
-	wrote := w.s.out.wrote
-	w.s.out.mu.Unlock()
-	return wrote || len(w.buf) > 0
 }
 
 // blockContext is the line-at-a-time path used for -A/-B/-C, which needs the
