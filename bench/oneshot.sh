@@ -17,3 +17,5 @@ go build -o bin/logscan ./cmd/logscan
 # Warm the page cache so every tool reads from memory.
 cat $(find "$corpus" -type f) >/dev/null
 go run ./bench/oneshot -logscan bin/logscan -corpus "$corpus" -runs "$runs"
+# Like for like: rg without -z does not search .gz files; logscan does by default.
+go run ./bench/oneshot -logscan bin/logscan -corpus "$corpus" -runs "$runs" -logscan-args --no-decompress

@@ -71,9 +71,13 @@ type Options struct {
 	Invert     bool  // -v: select the lines the matcher does not
 	NoMessages bool  // -s: count unreadable paths but do not log them
 	CountLines bool  // count every line for Result.Lines (--stats); costs a pass over the data
-	Stdout     io.Writer
-	Stdin      io.Reader
-	Log        zerolog.Logger
+	// OutputBuffer is how much output a worker buffers before it takes the
+	// output lock mid-file and keeps it to the end of the file; 0 means
+	// DefaultOutputBuffer.
+	OutputBuffer int
+	Stdout       io.Writer
+	Stdin        io.Reader
+	Log          zerolog.Logger
 }
 
 // Result holds the counters of a search.
@@ -225,8 +229,11 @@ func (o *sharedWriter) err() error {
 	return o.werr
 }
 
-// flushAt is the output buffered per worker before it takes the output lock.
-const flushAt = 256 << 10
+// DefaultOutputBuffer is large enough that a file with many matches (1% of
+// the lines of a 64 MiB log is ~1 MiB of output) is written at its end in
+// one go: a worker that must flush mid-file keeps the output lock to the end
+// of that file, and the other workers then wait for it.
+const DefaultOutputBuffer = 4 << 20
 
 type worker struct {
 	s       *searcher
@@ -234,6 +241,7 @@ type worker struct {
 	sp      *scan.Splitter
 	buf     []byte
 	holding bool // holds s.out.mu until the end of the current file
+	flushAt int
 	rec     output.Record
 	spans   []int
 
@@ -264,7 +272,11 @@ func (s *searcher) newWorker() *worker {
 		s:      s,
 		opener: input.NewOpener(s.opts.Decompress),
 		sp:     scan.NewSplitter(nil, s.opts.BufSize, s.opts.MaxLine),
-		buf:    make([]byte, 0, flushAt+64<<10),
+		buf:    make([]byte, 0, 256<<10), // grows to flushAt only when a file has that much output
+	}
+	w.flushAt = s.opts.OutputBuffer
+	if w.flushAt <= 0 {
+		w.flushAt = DefaultOutputBuffer
 	}
 	if s.opts.Before > 0 {
 		w.ring = make([]ctxLine, s.opts.Before)
@@ -283,7 +295,7 @@ func (w *worker) close() {
 // emit hands buffered output to the shared writer when it is full; the lock
 // is then kept until the file ends so its lines stay together.
 func (w *worker) maybeFlush() {
-	if len(w.buf) < flushAt {
+	if len(w.buf) < w.flushAt {
 		return
 	}
 	if !w.holding {

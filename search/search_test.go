@@ -42,7 +42,7 @@ func TestOutputNeverInterleaves(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Roots: []string{root}, Matcher: compile(t, "MATCH"), Jobs: 4, BufSize: 4096,
+		Roots: []string{root}, Matcher: compile(t, "MATCH"), Jobs: 4, BufSize: 4096, OutputBuffer: 8192,
 		Printer: output.NewPrinter(output.Options{}), Stdout: &out, Log: zerolog.Nop(),
 	})
 	if err != nil {

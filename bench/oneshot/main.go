@@ -110,11 +110,12 @@ func main() {
 	corpus := flag.String("corpus", "/tmp/corpus", "tree to search")
 	runs := flag.Int("runs", 5, "runs per command (median reported)")
 	only := flag.String("only", "", "run only cases whose name contains this")
+	extra := flag.String("logscan-args", "", "extra arguments for logscan, space-separated (e.g. --no-decompress, to skip .gz as rg does)")
 	flag.Parse()
 
 	tools := []tool{
 		{"logscan", func(c benchCase, corpus string) []string {
-			return append(append([]string{*logscan}, patternArgs(c)...), corpus)
+			return append(append(append([]string{*logscan}, strings.Fields(*extra)...), patternArgs(c)...), corpus)
 		}},
 		{"rg", func(c benchCase, corpus string) []string {
 			return append(append([]string{"rg", "--no-ignore"}, patternArgs(c)...), corpus)
@@ -134,8 +135,8 @@ func main() {
 		}
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("one-shot benchmark, %s, %s, %d CPUs, corpus %s, median of %d interleaved runs, LANG=%q\n\n",
-		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), *corpus, *runs, os.Getenv("LANG"))
+	fmt.Printf("one-shot benchmark, %s, %s, %d CPUs, corpus %s, median of %d interleaved runs, LANG=%q, logscan args %q\n\n",
+		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), *corpus, *runs, os.Getenv("LANG"), *extra)
 	fmt.Println("| pattern | logscan s | rg s | grep s | logscan/rg | logscan/grep | logscan peak RSS MiB | lines logscan/rg/grep |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, c := range cases {
