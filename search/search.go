@@ -272,12 +272,16 @@ func (s *searcher) newWorker() *worker {
 		s:      s,
 		opener: input.NewOpener(s.opts.Decompress),
 		sp:     scan.NewSplitter(nil, s.opts.BufSize, s.opts.MaxLine),
-		buf:    make([]byte, 0, 256<<10), // grows to flushAt only when a file has that much output
 	}
 	w.flushAt = s.opts.OutputBuffer
 	if w.flushAt <= 0 {
 		w.flushAt = DefaultOutputBuffer
 	}
+	// Allocated at full size once: growing it by append would leave the
+	// outgrown copies to the GC and raise the peak RSS; untouched pages of a
+	// fresh allocation are not resident, so a file with little output costs
+	// little.
+	w.buf = make([]byte, 0, w.flushAt+64<<10)
 	if s.opts.Before > 0 {
 		w.ring = make([]ctxLine, s.opts.Before)
 	}
