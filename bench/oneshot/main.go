@@ -40,7 +40,7 @@ var cases = []benchCase{
 	{name: "ERROR", patterns: []string{"ERROR"}},
 	{name: "-i error", patterns: []string{"error"}, icase: true},
 	{name: "deadbeef-[0-9a-f]{8}", patterns: []string{"deadbeef-[0-9a-f]{8}"}, regex: true},
-	{name: "ERROR|FATAL|panic (3 patterns)", patterns: []string{"ERROR", "FATAL", "panic"}},
+	{name: "ERROR, FATAL, panic (3 patterns)", patterns: []string{"ERROR", "FATAL", "panic"}},
 	{name: `latency_ms":9[0-9][0-9]`, patterns: []string{`latency_ms":9[0-9][0-9]`}, regex: true},
 }
 
