@@ -232,7 +232,9 @@ func (l *loop) ensureBuf() {
 func (l *loop) read(t *tracked) error {
 	if t.file == nil {
 		if t.detached {
-			l.forget(t, true) // no descriptor to drain it through
+			// No descriptor to drain it through. It is kept (and saved)
+			// until the next tick, so that the new name of a rename, whose
+			// event may come in a later batch, finds it by its key.
 			return nil
 		}
 		if !l.openFile(t) {
@@ -441,17 +443,49 @@ func (l *loop) setOffset(t *tracked, off int64) bool {
 
 // resume checks a state record against the file now under its inode: the
 // head must still match. Otherwise the inode was reused and the file is new.
+// A record of an empty file proves nothing, so its inode holds a new file
+// too (read from the start, unless it is a copy of content already read).
 func (l *loop) resume(t *tracked) {
 	rec := t.resume
 	t.resume = nil
+	if rec.HeadLen == 0 {
+		t.fresh = true
+		t.rotated = false
+		return
+	}
 	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
-		l.log.Info().Str("path", t.path).Msg("inode reused by another file since the last run; reading it from the start")
+		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
 		l.retired = append(l.retired, recordFingerprint(*rec))
 		t.fresh = true
+		t.rotated = false // a new file: its partial last line waits for its newline
 		return
 	}
 	t.position = position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping}
 	t.committed = t.position
+}
+
+// recheck makes t, about to be read again under a new name without its
+// descriptor having been kept, resume like a file from the state file: its
+// position is trusted only if its head still matches (and, as before every
+// read, the bytes before the offset).
+func (l *loop) recheck(t *tracked) {
+	if t.resume != nil || t.fresh || t.seekEnd || t.shadowOf != nil {
+		return // its position is decided from the file's content anyway
+	}
+	rec := t.record()
+	t.resume = &rec
+	t.position, t.committed = position{}, position{}
+	t.head = t.head[:0]
+}
+
+// record is the state record of what has been flushed of t.
+func (t *tracked) record() state.File {
+	c := t.committed
+	return state.File{
+		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
+		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
+		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
+	}
 }
 
 func recordFingerprint(rec state.File) fingerprint {
@@ -655,7 +689,10 @@ func (l *loop) loadState() {
 func (l *loop) save() {
 	st := &state.State{Files: make([]state.File, 0, len(l.byKey))}
 	for _, t := range l.byKey {
-		if t.detached || t.fresh && t.committed.offset == 0 {
+		// A detached file is kept: it may only have been renamed, and its new
+		// name not seen yet, so the next start finds it by its key. A deleted
+		// one can never be found again.
+		if t.gone || t.fresh && t.committed.offset == 0 {
 			continue
 		}
 		if t.resume != nil {
@@ -667,12 +704,7 @@ func (l *loop) save() {
 		if t.seekEnd || t.shadowOf != nil {
 			continue // never read, or a copy: decided again at the next start
 		}
-		c := t.committed
-		st.Files = append(st.Files, state.File{
-			Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
-			Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
-			HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
-		})
+		st.Files = append(st.Files, t.record())
 	}
 	slices.SortFunc(st.Files, func(a, b state.File) int {
 		switch {

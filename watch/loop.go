@@ -680,6 +680,12 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 			l.markDirty(t)
 			return
 		}
+		if t.file == nil {
+			// No descriptor of ours pins the inode, so it may belong to
+			// another file by now (t deleted, its inode reused): the key
+			// alone proves nothing until the content is checked.
+			l.recheck(t)
+		}
 		t.path, t.detached, t.rotated = path, false, true
 		l.byPath[path] = t
 		l.changed = true

@@ -18,10 +18,15 @@
 // a CRC of the bytes just before the read offset, which is verified before
 // every read. So inode reuse, truncate-and-refill past the old offset and
 // copytruncate across a restart are all detected, and two files that share a
-// head (syslog and messages) are still two files. A file that appears while
-// running and whose head and pre-offset bytes match a file already read (a
-// rotated copy such as app.log.1) continues from that file's offset instead
-// of being read again.
+// head (syslog and messages) are still two files. Device and inode prove
+// identity only while a descriptor is held; an inode seen again under a new
+// name after its descriptor was closed is checked like a state record, so a
+// reused inode is a new file. A renamed file is saved under its last known
+// name until it is found again or forgotten, so a restart in between resumes
+// it, whatever its new name. A file that appears while running and whose
+// head and pre-offset bytes match a file already read (a rotated copy such
+// as app.log.1) continues from that file's offset instead of being read
+// again.
 //
 // # Limits
 //
