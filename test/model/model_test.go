@@ -427,6 +427,21 @@ func (m *machine) apply(o op) error {
 			return nil
 		}
 		m.rotN++
+		if _, ok := m.partial[rel]; ok && o.Size%2 == 0 {
+			// A partial line is flushed when a file logscan followed is
+			// rotated away (issue 3). A file created and renamed before the
+			// follower looked at it is, to the follower, a new file under the
+			// new name whose partial line is held for its newline. So make
+			// sure the follower has seen the file under its first name: a
+			// line in a fresh file, emitted, means every earlier event was
+			// handled.
+			s := m.newLine(required, "")
+			m.lines[s].text = fmt.Sprintf("L%06d sync", s)
+			if err := appendFile(m.abs(fmt.Sprintf("s%d.log", m.rotN)), m.lines[s].text+"\n"); err != nil {
+				return err
+			}
+			m.rec.waitFor(catchUp, func(ems map[int][]emission) bool { return len(ems[s]) > 0 })
+		}
 		to := fmt.Sprintf("%s.r%d", p, m.rotN)
 		if err := os.Rename(p, to); err != nil {
 			return err
