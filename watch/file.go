@@ -723,7 +723,11 @@ func (l *loop) save() {
 		l.st.StateSaveErrors.Add(1)
 		if msg := err.Error(); msg != l.saveErr {
 			l.saveErr = msg
-			l.log.Error().Err(err).Msg("cannot save the state file; following continues, offsets are kept in memory and saving is retried")
+			if l.follow {
+				l.log.Error().Err(err).Msg("cannot save the state file; following continues, offsets are kept in memory and saving is retried")
+			} else {
+				l.log.Error().Err(err).Msg("cannot save the state file")
+			}
 		}
 		return
 	}
