@@ -250,6 +250,9 @@ func (l *loop) read(t *tracked) error {
 	}
 	size := l.stat.Size
 	t.size, t.gone = size, l.stat.Nlink == 0
+	if l.f.hooks.statted != nil {
+		l.f.hooks.statted(t.path)
+	}
 	t.mtime = time.Unix(l.stat.Mtim.Unix())
 	l.ensureBuf()
 	if !l.loadHead(t, size) {
@@ -353,6 +356,13 @@ func (l *loop) read(t *tracked) error {
 			l.advance(t, start, len(data))
 		}
 		break
+	}
+	// pread reads what is there now, which may be more than the size the
+	// head was loaded for (a write landed after the fstat): extend the head
+	// over what was read, or the saved record would claim an empty head,
+	// which proves nothing, and the next start would read it all again.
+	if int64(len(t.head)) < min(t.offset, headMax) {
+		l.loadHead(t, t.offset)
 	}
 	return nil
 }
@@ -522,10 +532,13 @@ func (l *loop) retire(t *tracked) {
 // moves along with the original until the original is truncated, and then
 // supplies the bytes the original lost. Only content of at least 1 KiB is
 // matched, so that small new files that merely look alike are never
-// skipped. It reports true when the file may be a copy still being written.
+// skipped. It reports true when the file may be a copy still being written,
+// or is still empty.
 func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	if size == 0 {
-		return false // nothing to decide on yet, and nothing to read
+		// Nothing to decide on yet, so nothing may be read: bytes written
+		// since the fstat come with their own event and are decided then.
+		return true
 	}
 	mightBe := false
 	try := func(c fingerprint, o *tracked) bool {

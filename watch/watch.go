@@ -192,6 +192,7 @@ type hooks struct {
 	addWatch   func(path string) error                  // replaces fsnotify's Add
 	save       func(path string, st *state.State) error // replaces state.Save
 	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
+	statted    func(path string)                        // called in read after the fstat, before the head and data are read
 	afterTick  func()                                   // called after each tick and the drain after it
 }
 
