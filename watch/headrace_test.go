@@ -126,6 +126,14 @@ func TestCopyFilledBetweenStatAndRead(t *testing.T) {
 	})
 	writeFile(t, cp, "")
 	h.syncNew()
+	// The copy decision may still be pending (a possible copy in progress
+	// waits up to pendingAge of wall-clock time); give it that long, with
+	// ticks, then check that the copy was recognised and never re-read.
+	for deadline := time.Now().Add(pendingAge + time.Second); h.f.Stats().CopiesSkipped.Load() == 0 && time.Now().Before(deadline); {
+		h.tickSync()
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.syncNew()
 	var got []string
 	for _, l := range h.rec.lines() {
 		if len(l) < 4 || l[:4] != "sync" {
