@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,29 +18,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/logscan/logscan/config"
+	"github.com/logscan/logscan/internal/testutil"
 	"github.com/logscan/logscan/match"
 	"github.com/logscan/logscan/notify"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is stdout shared between the follower's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // eventually waits for cond with a deadline; the condition is checked on a
 // short period because the events it waits for happen in other goroutines
@@ -183,7 +164,7 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	sd := newFakeSystemd(t)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	hup := make(chan os.Signal, 1)
 	addr := make(chan string, 1)
 	tick := make(chan time.Time)
@@ -312,7 +293,7 @@ func TestIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out syncBuffer
+		var out testutil.SyncBuffer
 		res, err := Run(context.Background(), Options{Config: cfg, Compile: compile, Stdout: &out, Log: zerolog.Nop(), Once: true})
 		if err != nil {
 			t.Fatal(err)

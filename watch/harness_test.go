@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -168,24 +170,6 @@ func (r *recorder) waitLine(t *testing.T, line string) {
 	}
 }
 
-// syncBuffer collects log output from the follower's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness runs a Follower with injected ticks.
 type harness struct {
 	t      *testing.T
@@ -197,7 +181,7 @@ type harness struct {
 	errs   chan error
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	syncN  int
 	// lastOpen is the number of open descriptors after the last tick.
 	lastOpen int
@@ -207,7 +191,7 @@ type option func(*Follower)
 
 func start(t *testing.T, cfg Config, rec *recorder, opts ...option) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg.Logger = zerolog.New(logs)
 	if rec == nil {
 		rec = newRecorder()

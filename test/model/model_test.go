@@ -45,6 +45,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/logscan/logscan/internal/testutil"
 	"github.com/logscan/logscan/state"
 	"github.com/logscan/logscan/watch"
 )
@@ -256,7 +257,7 @@ func (c crash) covers(e emission) bool {
 type machine struct {
 	dir, stateFile string
 	rec            *recorder
-	logs           *syncBuffer
+	logs           *testutil.SyncBuffer
 
 	lines   []line
 	partial map[string]int // path → seq of its pending partial line
@@ -266,28 +267,6 @@ type machine struct {
 	done    chan error
 	crashes map[int]crash // by the epoch that ended with a kill
 	trace   []string
-}
-
-// syncBuffer collects the Follower's logs, shown when a sequence fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ls := strings.Split(strings.TrimSpace(s.b.String()), "\n")
-	if len(ls) > n {
-		ls = ls[len(ls)-n:]
-	}
-	return strings.Join(ls, "\n")
 }
 
 const (
@@ -577,7 +556,7 @@ func runOps(base string, ops []op) result {
 		return result{problems: []string{err.Error()}}
 	}
 	defer os.RemoveAll(dir)
-	m := &machine{dir: dir, stateFile: filepath.Join(dir, "state.json"), rec: newRecorder(), logs: &syncBuffer{},
+	m := &machine{dir: dir, stateFile: filepath.Join(dir, "state.json"), rec: newRecorder(), logs: &testutil.SyncBuffer{},
 		partial: map[string]int{}, crashes: map[int]crash{}}
 	if err := os.MkdirAll(filepath.Join(dir, "tree"), 0o755); err != nil {
 		return result{problems: []string{err.Error()}}
@@ -608,7 +587,7 @@ func runOps(base string, ops []op) result {
 	m.rec.mu.Unlock()
 	res.trace = m.trace
 	if res.failed() {
-		res.logs = m.logs.tail(40)
+		res.logs = m.logs.Tail(40)
 	}
 	return res
 }
