@@ -83,7 +83,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.Notifier = notify.New()
 	}
 	met := metrics.New(o.Version)
-	met.SetRules(ruleNames(m, cfg))
+	met.SetRules(ruleNames(m))
 	hub := httpapi.NewHub(4096, met.StreamDropped)
 	s, err := newSink(o.Stdout, cfg, m, met, hub)
 	if err != nil {
@@ -252,12 +252,14 @@ func sendStatus(n *notify.Notifier, st *watch.Stats, s *sink) {
 	_ = n.Status(fmt.Sprintf("following %d files, %d matches", st.FilesWatched.Load(), s.written.Load()))
 }
 
-func ruleNames(m *match.Matcher, cfg *config.Config) []string {
-	names := make([]string, 0, len(cfg.Rules)+1)
-	for _, r := range cfg.Rules {
-		names = append(names, r.Name)
+// ruleNames lists the matcher's rules for the metrics, with "" (unnamed)
+// for rule -1 when there are no rules at all.
+func ruleNames(m *match.Matcher) []string {
+	names := make([]string, 0, m.NumRules()+1)
+	for i := range m.NumRules() {
+		names = append(names, m.RuleName(i))
 	}
-	if len(cfg.Match) > 0 || len(cfg.Rules) == 0 {
+	if len(names) == 0 {
 		names = append(names, "")
 	}
 	return names
@@ -291,7 +293,7 @@ func reload(o Options, old *config.Config, f *watch.Follower, s *sink, met *metr
 	if err := f.Reload(watchConfig(next, o.Log)); err != nil {
 		return nil, err
 	}
-	met.SetRules(ruleNames(m, next))
+	met.SetRules(ruleNames(m))
 	s.swap(m, met)
 	return next, nil
 }
@@ -412,13 +414,13 @@ func (s *sink) Lines(f watch.File, block []byte, off int64) error {
 		if rule >= 0 {
 			r.Rule = p.m.RuleName(rule)
 		}
-		wantJSON := s.jsonOut || s.hub.Clients() > 0
+		streaming := s.hub.Clients() > 0
 		r.Pattern = ""
-		if wantJSON {
+		if s.jsonOut || streaming {
 			r.Pattern = p.m.Pattern(text, rule)
 		}
 		s.buf = s.printer.Append(s.buf, r)
-		if s.hub.Clients() > 0 {
+		if streaming {
 			s.jbuf = s.json.Append(s.jbuf[:0], r)
 			s.hub.Publish(r.Rule, s.jbuf)
 		}

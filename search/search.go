@@ -137,7 +137,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		Matches: s.c.matches.Load(), Errors: s.c.errors.Load(), Binary: s.c.binary.Load(),
 		Compressed: s.c.compressed.Load(), CutLines: s.c.cut.Load(), Elapsed: time.Since(start),
 	}
-	return res, s.out.err()
+	return res, s.out.werr // the workers are done: no lock needed
 }
 
 type searcher struct {
@@ -197,36 +197,25 @@ func (s *searcher) produce(ctx context.Context, paths chan<- string) {
 	}
 }
 
-// sharedWriter serialises whole-file output from the workers.
+// sharedWriter serialises whole-file output from the workers. Every field is
+// guarded by mu; Run reads werr only after the workers are done.
 type sharedWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	wrote  bool // something was written: context groups of later files need a separator
-	werr   error
-	errMux sync.Mutex
+	mu    sync.Mutex
+	w     io.Writer
+	wrote bool // something was written: context groups of later files need a separator
+	werr  error
 }
 
+// write writes b; the caller holds mu. After the first error nothing more
+// is written.
 func (o *sharedWriter) write(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	if o.err() != nil {
+	if len(b) == 0 || o.werr != nil {
 		return
 	}
 	if _, err := o.w.Write(b); err != nil {
-		o.errMux.Lock()
-		if o.werr == nil {
-			o.werr = fmt.Errorf("writing output: %w", err)
-		}
-		o.errMux.Unlock()
+		o.werr = fmt.Errorf("writing output: %w", err)
 	}
 	o.wrote = true
-}
-
-func (o *sharedWriter) err() error {
-	o.errMux.Lock()
-	defer o.errMux.Unlock()
-	return o.werr
 }
 
 // DefaultOutputBuffer is large enough that a file with many matches (1% of
@@ -258,7 +247,6 @@ type worker struct {
 	afterLeft  int
 	lastOut    int64 // line number of the last line output in this file
 	groupFirst bool  // the buffer opens with this file's first context group
-	sep        []byte
 }
 
 type ctxLine struct {
@@ -296,8 +284,8 @@ func (w *worker) close() {
 	}
 }
 
-// emit hands buffered output to the shared writer when it is full; the lock
-// is then kept until the file ends so its lines stay together.
+// maybeFlush hands buffered output to the shared writer when it is full; the
+// lock is then kept until the file ends so its lines stay together.
 func (w *worker) maybeFlush() {
 	if len(w.buf) < w.flushAt {
 		return
@@ -314,7 +302,7 @@ func (w *worker) maybeFlush() {
 // file's output came first, which is known only here, under the lock.
 func (w *worker) writeOut() {
 	if w.groupFirst && w.s.out.wrote {
-		w.s.out.write(w.s.opts.Printer.AppendSeparator(w.sep[:0]))
+		w.s.out.write(w.s.opts.Printer.AppendSeparator(nil))
 	}
 	w.groupFirst = false
 	w.s.out.write(w.buf)
