@@ -25,20 +25,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// eventually waits for cond with a deadline; the condition is checked on a
-// short period because the events it waits for happen in other goroutines
-// and processes (inotify), not on a clock the test could drive.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func compile(c *config.Config) (*match.Matcher, error) {
 	rules := make([]match.Rule, 0, len(c.Rules)+1)
 	for _, r := range c.Rules {
@@ -117,20 +103,6 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func appendFile(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func metricValue(body, series string) string {
 	for _, l := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(l, series+" "); ok {
@@ -146,7 +118,7 @@ func metricValue(body, series string) string {
 func TestServiceLifecycle(t *testing.T) {
 	root := t.TempDir()
 	logf := filepath.Join(root, "app.log")
-	appendFile(t, logf, "old ERROR before start\n")
+	testutil.AppendFile(t, logf, "old ERROR before start\n")
 	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
 	writeCfg := func(body string) {
 		if err := os.WriteFile(cfgFile, []byte(body), 0o644); err != nil {
@@ -194,7 +166,7 @@ func TestServiceLifecycle(t *testing.T) {
 	sd.expect(t, "WATCHDOG=1")
 	// Idle, with no line written, the loop's heartbeat (every save_interval)
 	// still feeds it: some later tick must ping again.
-	eventually(t, "a watchdog ping while idle", func() bool {
+	testutil.Eventually(t, "a watchdog ping while idle", 10*time.Second, func() bool {
 		tick <- time.Now()
 		select {
 		case m := <-sd.msgs:
@@ -211,13 +183,13 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	stream := bufio.NewReader(resp.Body)
-	eventually(t, "the stream client to register", func() bool {
+	testutil.Eventually(t, "the stream client to register", 10*time.Second, func() bool {
 		_, m := get(t, base+"/metrics")
 		return metricValue(m, "logscan_stream_clients") == "1"
 	})
 
-	appendFile(t, logf, "new ERROR one\ninfo line\n")
-	eventually(t, "the first match", func() bool { return strings.Contains(out.String(), "new ERROR one") })
+	testutil.AppendFile(t, logf, "new ERROR one\ninfo line\n")
+	testutil.Eventually(t, "the first match", 10*time.Second, func() bool { return strings.Contains(out.String(), "new ERROR one") })
 	if strings.Contains(out.String(), "old ERROR") {
 		t.Errorf("start_at end: the line before start was printed: %q", out.String())
 	}
@@ -243,8 +215,8 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("RELOADING without MONOTONIC_USEC: %q", msg)
 	}
 	sd.expect(t, "READY=1")
-	appendFile(t, logf, "WARN two\nERROR three\n")
-	eventually(t, "the reloaded rule", func() bool { return strings.Contains(out.String(), "WARN two") })
+	testutil.AppendFile(t, logf, "WARN two\nERROR three\n")
+	testutil.Eventually(t, "the reloaded rule", 10*time.Second, func() bool { return strings.Contains(out.String(), "WARN two") })
 	if strings.Contains(out.String(), "ERROR three") || strings.Count(out.String(), "new ERROR one") != 1 {
 		t.Errorf("after reload: %q", out.String())
 	}
@@ -254,8 +226,8 @@ func TestServiceLifecycle(t *testing.T) {
 	hup <- nil
 	sd.expect(t, "RELOADING=1")
 	sd.expect(t, "READY=1")
-	appendFile(t, logf, "WARN four\n")
-	eventually(t, "the old rule after a refused reload", func() bool { return strings.Contains(out.String(), "WARN four") })
+	testutil.AppendFile(t, logf, "WARN four\n")
+	testutil.Eventually(t, "the old rule after a refused reload", 10*time.Second, func() bool { return strings.Contains(out.String(), "WARN four") })
 	_, m = get(t, base+"/metrics")
 	if metricValue(m, `logscan_config_reloads_total{result="failure"}`) != "1" || metricValue(m, `logscan_config_reloads_total{result="success"}`) != "1" {
 		t.Errorf("reload counters wrong:\n%s", grepLines(m, "reloads"))
@@ -287,7 +259,7 @@ func TestIncremental(t *testing.T) {
 	root := t.TempDir()
 	state := filepath.Join(t.TempDir(), "state.json")
 	logf := filepath.Join(root, "app.log")
-	appendFile(t, logf, "ERROR first\n")
+	testutil.AppendFile(t, logf, "ERROR first\n")
 	run := func() (string, Result) {
 		cfg, err := config.Load(config.Sources{Flags: map[string]any{"roots": []string{root}, "state_file": state, "match": []string{"ERROR"}}})
 		if err != nil {
@@ -307,7 +279,7 @@ func TestIncremental(t *testing.T) {
 	if out, res = run(); out != "" || res.Matches != 0 {
 		t.Fatalf("second run re-read: %q", out)
 	}
-	appendFile(t, logf, "ERROR second\nfine\n")
+	testutil.AppendFile(t, logf, "ERROR second\nfine\n")
 	if out, _ = run(); out != root+"/app.log:ERROR second\n" {
 		t.Fatalf("third run: %q", out)
 	}

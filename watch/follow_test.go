@@ -11,6 +11,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/logscan/logscan/state"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -70,13 +72,13 @@ func TestAppendsAndPartialLines(t *testing.T) {
 			}
 			writeFile(t, log, old)
 			h := start(t, Config{Roots: []string{dir}, StartAt: tt.startAt}, nil)
-			appendFile(t, log, "tial\nx1\nx2\n")
-			appendFile(t, log, "held")
+			testutil.AppendFile(t, log, "tial\nx1\nx2\n")
+			testutil.AppendFile(t, log, "held")
 			h.sync()
 			if got := h.rec.lines(); contains(got, "held") {
 				t.Fatalf("partial line emitted before its newline: %q", got)
 			}
-			appendFile(t, log, "-then-done\n")
+			testutil.AppendFile(t, log, "-then-done\n")
 			h.sync()
 			wantLines(t, h.rec.lines(), tt.want)
 		})
@@ -105,7 +107,7 @@ func TestRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustWrite(t, old, "after-rename-1\nafter-rename-2\n")
-			appendFile(t, log, "new1\nnew2\n")
+			testutil.AppendFile(t, log, "new1\nnew2\n")
 		}},
 		{"copytruncate", func(t *testing.T, log string, old *os.File) {
 			data, err := os.ReadFile(log)
@@ -189,7 +191,7 @@ func TestRotatedPartialLineFlushed(t *testing.T) {
 			log := filepath.Join(dir, "app.log")
 			writeFile(t, log, "")
 			h := start(t, Config{Roots: []string{dir}}, nil)
-			appendFile(t, log, "l1\nno-newline")
+			testutil.AppendFile(t, log, "l1\nno-newline")
 			h.sync()
 			tt.away(t, log)
 			h.sync()
@@ -225,7 +227,7 @@ func TestTruncation(t *testing.T) {
 			writeFile(t, log, "")
 			h := start(t, Config{Roots: []string{dir}}, nil)
 			release := h.rec.hold()
-			appendFile(t, log, "first line one\nfirst line two\n")
+			testutil.AppendFile(t, log, "first line one\nfirst line two\n")
 			h.rec.waitEntered(t)
 			writeFile(t, log, tt.refill) // O_TRUNC, then the new content
 			release()
@@ -252,7 +254,7 @@ func TestNewDirectories(t *testing.T) {
 		writeFile(t, filepath.Join(deep, "x"), "race"+string(rune('0'+i))+"\n")
 	}
 	h.sync()
-	appendFile(t, filepath.Join(dir, "a", "b", "c", "p", "x"), "later\n")
+	testutil.AppendFile(t, filepath.Join(dir, "a", "b", "c", "p", "x"), "later\n")
 	h.sync()
 	wantLines(t, h.rec.lines(), linesOf("race0\nrace1\nrace2\nrace3\nrace4\nlater\n"))
 	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
@@ -272,11 +274,11 @@ func TestRenamedDirectory(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "d1", "sub", "f.log"), "")
 	h := start(t, Config{Roots: []string{dir}}, nil)
-	appendFile(t, filepath.Join(dir, "d1", "sub", "f.log"), "one\n")
+	testutil.AppendFile(t, filepath.Join(dir, "d1", "sub", "f.log"), "one\n")
 	h.sync()
 	mustRename(t, filepath.Join(dir, "d1"), filepath.Join(dir, "d2"))
 	h.sync()
-	appendFile(t, filepath.Join(dir, "d2", "sub", "f.log"), "two\n")
+	testutil.AppendFile(t, filepath.Join(dir, "d2", "sub", "f.log"), "two\n")
 	h.sync()
 	wantLines(t, h.rec.lines(), linesOf("one\ntwo\n"))
 }
@@ -292,14 +294,14 @@ func TestIdentity(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "empty.log"), "")
 	writeFile(t, filepath.Join(dir, "small.log"), "s\n")
 	h := start(t, Config{Roots: []string{dir}}, nil)
-	appendFile(t, filepath.Join(dir, "syslog"), "only-syslog\n")
-	appendFile(t, filepath.Join(dir, "messages"), "only-messages\n")
-	appendFile(t, filepath.Join(dir, "empty.log"), "e1\n")
-	appendFile(t, filepath.Join(dir, "small.log"), strings.Repeat("grow\n", 300))
+	testutil.AppendFile(t, filepath.Join(dir, "syslog"), "only-syslog\n")
+	testutil.AppendFile(t, filepath.Join(dir, "messages"), "only-messages\n")
+	testutil.AppendFile(t, filepath.Join(dir, "empty.log"), "e1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "small.log"), strings.Repeat("grow\n", 300))
 	writeFile(t, filepath.Join(dir, "new-small.log"), "tiny\n")
 	writeFile(t, filepath.Join(dir, "new-empty.log"), "")
 	h.sync()
-	appendFile(t, filepath.Join(dir, "new-empty.log"), "ne1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "new-empty.log"), "ne1\n")
 	// gzip-style rotation: rename, write the .gz, remove the plain copy.
 	mustRename(t, filepath.Join(dir, "syslog"), filepath.Join(dir, "syslog.1"))
 	writeFile(t, filepath.Join(dir, "syslog.1.gz"), "not a log line\n")
@@ -328,13 +330,13 @@ func TestLongLines(t *testing.T) {
 	log := filepath.Join(dir, "app.log")
 	writeFile(t, log, "")
 	h := start(t, Config{Roots: []string{dir}, MaxLine: 16}, nil)
-	appendFile(t, log, "short\n"+strings.Repeat("L", 40)+"\nafter1\n")
+	testutil.AppendFile(t, log, "short\n"+strings.Repeat("L", 40)+"\nafter1\n")
 	h.sync()
-	appendFile(t, log, strings.Repeat("M", 30)) // no newline yet
+	testutil.AppendFile(t, log, strings.Repeat("M", 30)) // no newline yet
 	h.sync()
-	appendFile(t, log, strings.Repeat("M", 30)+"\nafter2\n")
+	testutil.AppendFile(t, log, strings.Repeat("M", 30)+"\nafter2\n")
 	h.sync()
-	appendFile(t, log, strings.Repeat("E", 16)+"\n") // exactly the cap
+	testutil.AppendFile(t, log, strings.Repeat("E", 16)+"\n") // exactly the cap
 	h.sync()
 	want := []string{"short", strings.Repeat("L", 16), "after1", strings.Repeat("M", 16), "after2", strings.Repeat("E", 16)}
 	got := h.rec.lines()
@@ -394,14 +396,14 @@ func TestEMFILE(t *testing.T) {
 			return os.Open(p)
 		}
 	})
-	appendFile(t, filepath.Join(dir, "a.log"), "a1\n")
-	appendFile(t, filepath.Join(dir, "b.log"), "b1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "a.log"), "a1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "b.log"), "b1\n")
 	h.sync()
 	fail.Store(1) // the next open fails once, the retry succeeds
-	appendFile(t, filepath.Join(dir, "c.log"), "c1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "c.log"), "c1\n")
 	h.sync()
 	fail.Store(1 << 20) // now it keeps failing: counted, retried on ticks
-	appendFile(t, filepath.Join(dir, "new.log"), "n1\n")
+	testutil.AppendFile(t, filepath.Join(dir, "new.log"), "n1\n")
 	h.sync()
 	if contains(h.rec.lines(), "n1") {
 		t.Fatal("read a file that could not be opened")
@@ -462,7 +464,7 @@ func TestIdleClose(t *testing.T) {
 	log := filepath.Join(dir, "app.log")
 	writeFile(t, log, "")
 	h := start(t, Config{Roots: []string{dir}, IdleClose: 1, SaveInterval: 1}, nil)
-	appendFile(t, log, "one\n")
+	testutil.AppendFile(t, log, "one\n")
 	h.sync()
 	h.tickSync()
 	h.tickSync()
@@ -471,9 +473,9 @@ func TestIdleClose(t *testing.T) {
 	if open != 0 {
 		t.Errorf("%d descriptors open after idle ticks, want 0", open)
 	}
-	appendFile(t, log, "two\n")
+	testutil.AppendFile(t, log, "two\n")
 	mustRename(t, log, log+".1") // rotated while closed
-	appendFile(t, log+".1", "three\n")
+	testutil.AppendFile(t, log+".1", "three\n")
 	h.sync()
 	wantLines(t, h.rec.lines(), linesOf("one\ntwo\nthree\n"))
 }
@@ -486,12 +488,12 @@ func TestOverflowRescan(t *testing.T) {
 	log := filepath.Join(dir, "app.log")
 	writeFile(t, log, "")
 	h := start(t, Config{Roots: []string{dir}}, nil)
-	appendFile(t, log, "before\n")
+	testutil.AppendFile(t, log, "before\n")
 	h.sync()
 	h.f.hooks.dropEvents.Store(true)
-	appendFile(t, log, "missed1\n")
+	testutil.AppendFile(t, log, "missed1\n")
 	mustRename(t, log, log+".1")
-	appendFile(t, log, "missed-new\n")
+	testutil.AppendFile(t, log, "missed-new\n")
 	writeFile(t, filepath.Join(dir, "sub", "deep.log"), "missed-deep\n")
 	h.errs <- fsnotify.ErrEventOverflow
 	h.rec.waitFor(t, "rescan", func(l []string) bool { return len(l) >= 4 })
@@ -520,7 +522,7 @@ func TestWatchLimitFallback(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "fs.inotify.max_user_watches") {
 		t.Fatalf("watch limit not logged: %s", h.logs.String())
 	}
-	appendFile(t, filepath.Join(sub, "s.log"), "polled1\n")
+	testutil.AppendFile(t, filepath.Join(sub, "s.log"), "polled1\n")
 	writeFile(t, filepath.Join(sub, "deeper", "d.log"), "polled-new\n")
 	h.tickSync() // polls sub, finds deeper (also over the limit)
 	h.tickSync()
@@ -540,11 +542,11 @@ func TestPollInterval(t *testing.T) {
 	if h.f.Stats().DirsWatched.Load() != 0 {
 		t.Fatal("inotify watch used despite PollInterval")
 	}
-	appendFile(t, log, "p1\n")
+	testutil.AppendFile(t, log, "p1\n")
 	h.tickSync()
 	mustRename(t, log, log+".1")
-	appendFile(t, log+".1", "p2\n")
-	appendFile(t, log, "p3\n")
+	testutil.AppendFile(t, log+".1", "p2\n")
+	testutil.AppendFile(t, log, "p3\n")
 	h.tickSync()
 	h.tickSync()
 	wantLines(t, h.rec.lines(), linesOf("p1\np2\np3\n"))
@@ -570,8 +572,8 @@ func TestFilterAndReload(t *testing.T) {
 	writeFile(t, filepath.Join(d2, "existing.log"), "old-in-d2\n")
 	cfg := Config{Roots: []string{d1}, Filter: onlyLog}
 	h := start(t, cfg, nil)
-	appendFile(t, filepath.Join(d1, "a.log"), "a1\n")
-	appendFile(t, filepath.Join(d1, "a.txt"), "excluded\n")
+	testutil.AppendFile(t, filepath.Join(d1, "a.log"), "a1\n")
+	testutil.AppendFile(t, filepath.Join(d1, "a.txt"), "excluded\n")
 	h.sync()
 	if err := h.f.Reload(Config{Roots: []string{d1}, StartAt: "sideways"}); err == nil {
 		t.Fatal("Reload accepted a bad start_at")
@@ -581,8 +583,8 @@ func TestFilterAndReload(t *testing.T) {
 	if err := h.f.Reload(cfg); err != nil {
 		t.Fatal(err)
 	}
-	appendFile(t, filepath.Join(d1, "a.log"), "a2\n")
-	appendFile(t, filepath.Join(d2, "existing.log"), "new-in-d2\n")
+	testutil.AppendFile(t, filepath.Join(d1, "a.log"), "a2\n")
+	testutil.AppendFile(t, filepath.Join(d2, "existing.log"), "new-in-d2\n")
 	h.sync()
 	wantLines(t, h.rec.lines(), linesOf("a1\na2\nnew-in-d2\n"))
 }
@@ -598,10 +600,10 @@ func TestStateSaveFailure(t *testing.T) {
 			return &os.PathError{Op: "write", Path: "state", Err: syscall.ENOSPC}
 		}
 	})
-	appendFile(t, log, "x1\n")
+	testutil.AppendFile(t, log, "x1\n")
 	h.sync()
 	h.tickSync()
-	appendFile(t, log, "x2\n")
+	testutil.AppendFile(t, log, "x2\n")
 	h.sync()
 	if h.f.Stats().StateSaveErrors.Load() == 0 || !strings.Contains(h.logs.String(), "cannot save the state file") {
 		t.Errorf("save failure not counted and logged")

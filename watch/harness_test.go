@@ -250,7 +250,7 @@ func (h *harness) sync() {
 	h.t.Helper()
 	h.syncN++
 	line := fmt.Sprintf("sync-%d", h.syncN)
-	appendFile(h.t, filepath.Join(h.root, "zz-sync.log"), line+"\n")
+	testutil.AppendFile(h.t, filepath.Join(h.root, "zz-sync.log"), line+"\n")
 	h.rec.waitLine(h.t, line)
 }
 
@@ -265,20 +265,6 @@ func (h *harness) stop() {
 		}
 	case <-time.After(waitLimit):
 		h.t.Fatal("Run did not return after cancel")
-	}
-}
-
-func appendFile(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 type nopConsumer struct{ lines int }
@@ -115,7 +117,7 @@ func TestManyFiles(t *testing.T) {
 	var want []string
 	for d := 0; d < dirs; d += dirs / 50 {
 		line := fmt.Sprintf("new-%d", d)
-		appendFile(t, filepath.Join(root, fmt.Sprintf("d%04d", d), "f0.log"), line+"\n")
+		testutil.AppendFile(t, filepath.Join(root, fmt.Sprintf("d%04d", d), "f0.log"), line+"\n")
 		want = append(want, line)
 	}
 	h.sync()

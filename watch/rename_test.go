@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // syncNew is sync with a marker in a file that did not exist: only its own
@@ -15,7 +17,7 @@ func (h *harness) syncNew() {
 	h.t.Helper()
 	h.syncN++
 	line := fmt.Sprintf("sync-%d", h.syncN)
-	appendFile(h.t, filepath.Join(h.root, fmt.Sprintf("zz-sync-%d.log", h.syncN)), line+"\n")
+	testutil.AppendFile(h.t, filepath.Join(h.root, fmt.Sprintf("zz-sync-%d.log", h.syncN)), line+"\n")
 	h.rec.waitLine(h.t, line)
 }
 
@@ -44,7 +46,7 @@ func TestRenamedFileAcrossRestart(t *testing.T) {
 			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
 			var got []string
 			h := start(t, cfg, nil)
-			appendFile(t, log, "l1\n")
+			testutil.AppendFile(t, log, "l1\n")
 			h.sync()
 			if tt.closed {
 				h.stop()
@@ -61,7 +63,7 @@ func TestRenamedFileAcrossRestart(t *testing.T) {
 			got = append(got, h.rec.lines()...)
 
 			mustRename(t, away, log+".1")
-			appendFile(t, log+".1", "l2\n")
+			testutil.AppendFile(t, log+".1", "l2\n")
 			h2 := start(t, cfg, nil)
 			h2.sync()
 			got = append(got, h2.rec.lines()...)
@@ -124,7 +126,7 @@ func TestKeyReappearsWithoutDescriptor(t *testing.T) {
 			// complete: the new name's event finds the old name gone.
 			release := h.rec.hold()
 			defer release()
-			appendFile(t, filepath.Join(dir, "zz-hold.log"), "sync-held\n")
+			testutil.AppendFile(t, filepath.Join(dir, "zz-hold.log"), "sync-held\n")
 			h.rec.waitEntered(t)
 			newName := tt.change(t, log)
 			release()
@@ -133,7 +135,7 @@ func TestKeyReappearsWithoutDescriptor(t *testing.T) {
 			h.tickSync()
 			h.tickSync()
 			if tt.complete != "" {
-				appendFile(t, newName, tt.complete)
+				testutil.AppendFile(t, newName, tt.complete)
 				h.syncNew()
 			}
 			wantLines(t, h.rec.lines(), linesOf(big, tt.want))

@@ -15,6 +15,8 @@ import (
 
 	"github.com/logscan/logscan/state"
 	"github.com/rs/zerolog"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // TestRestart: a clean stop and start repeats and loses nothing, across
@@ -26,24 +28,24 @@ func TestRestart(t *testing.T) {
 		offline func(t *testing.T, log string)
 		want    string
 	}{
-		{"appends", func(t *testing.T, log string) { appendFile(t, log, "down1\ndown2\n") }, "down1\ndown2\n"},
+		{"appends", func(t *testing.T, log string) { testutil.AppendFile(t, log, "down1\ndown2\n") }, "down1\ndown2\n"},
 		{"rename twice", func(t *testing.T, log string) {
-			appendFile(t, log, "gen0-tail\n")
+			testutil.AppendFile(t, log, "gen0-tail\n")
 			mustRename(t, log, log+".1")
-			appendFile(t, log, "gen1\n")
+			testutil.AppendFile(t, log, "gen1\n")
 			mustRename(t, log+".1", log+".2")
 			mustRename(t, log, log+".1")
-			appendFile(t, log, "gen2\n")
+			testutil.AppendFile(t, log, "gen2\n")
 		}, "gen0-tail\ngen1\ngen2\n"},
 		{"copytruncate twice", func(t *testing.T, log string) {
-			appendFile(t, log, "gen0-tail\n")
+			testutil.AppendFile(t, log, "gen0-tail\n")
 			copyTruncate(t, log, log+".1")
-			appendFile(t, log, "gen1\n")
+			testutil.AppendFile(t, log, "gen1\n")
 			mustRename(t, log+".1", log+".2")
 			copyTruncate(t, log, log+".1")
-			appendFile(t, log, "gen2\n")
+			testutil.AppendFile(t, log, "gen2\n")
 		}, "gen0-tail\ngen1\ngen2\n"},
-		{"partial line", func(t *testing.T, log string) { appendFile(t, log, "-completed\n") }, "half-completed\n"},
+		{"partial line", func(t *testing.T, log string) { testutil.AppendFile(t, log, "-completed\n") }, "half-completed\n"},
 		{"new files", func(t *testing.T, log string) {
 			writeFile(t, filepath.Join(filepath.Dir(log), "new", "n.log"), "created-while-down\n")
 		}, "created-while-down\n"},
@@ -56,9 +58,9 @@ func TestRestart(t *testing.T) {
 			writeFile(t, log, preamble)
 			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
 			h := start(t, cfg, nil)
-			appendFile(t, log, "run1\n")
+			testutil.AppendFile(t, log, "run1\n")
 			if tt.name == "partial line" {
-				appendFile(t, log, "half")
+				testutil.AppendFile(t, log, "half")
 			}
 			h.sync()
 			h.stop()
@@ -67,7 +69,7 @@ func TestRestart(t *testing.T) {
 			}
 			tt.offline(t, log)
 			h2 := start(t, cfg, nil)
-			appendFile(t, log, "run2\n")
+			testutil.AppendFile(t, log, "run2\n")
 			h2.sync()
 			wantLines(t, append(h.rec.lines(), h2.rec.lines()...), linesOf("run1\n", tt.want, "run2\n"))
 		})
@@ -105,14 +107,14 @@ func TestCrashBetweenEmitAndCheckpoint(t *testing.T) {
 			return state.Save(p, st)
 		}
 	})
-	appendFile(t, log, "c1\nc2\n")
+	testutil.AppendFile(t, log, "c1\nc2\n")
 	h.sync()
 	h.tickSync() // checkpoint: c1, c2
-	appendFile(t, log, "c3\n")
+	testutil.AppendFile(t, log, "c3\n")
 	h.sync()
 	h.stop() // its save is lost, as if killed
 	h2 := start(t, cfg, nil)
-	appendFile(t, log, "c4\n")
+	testutil.AppendFile(t, log, "c4\n")
 	h2.sync()
 	wantLines(t, h2.rec.lines(), linesOf("c3\nc4\n"))
 
@@ -123,7 +125,7 @@ func TestCrashBetweenEmitAndCheckpoint(t *testing.T) {
 	rec.mu.Lock()
 	rec.flushErr = fmt.Errorf("disk full")
 	rec.mu.Unlock()
-	appendFile(t, log, "c5\n")
+	testutil.AppendFile(t, log, "c5\n")
 	select {
 	case err := <-h3.done:
 		if err == nil || !strings.Contains(err.Error(), "disk full") {
@@ -161,7 +163,7 @@ func TestCorruptStateFile(t *testing.T) {
 			if !strings.Contains(h.logs.String(), "cannot use the state file") {
 				t.Errorf("corrupt state not logged: %s", h.logs.String())
 			}
-			appendFile(t, log, "fresh\n")
+			testutil.AppendFile(t, log, "fresh\n")
 			h.sync()
 			wantLines(t, h.rec.lines(), []string{"fresh"})
 			h.stop()
@@ -214,7 +216,7 @@ func TestRunOnce(t *testing.T) {
 	}
 	for i, r := range runs {
 		if r.before != "" {
-			appendFile(t, log, r.before)
+			testutil.AppendFile(t, log, r.before)
 		}
 		if i == 3 {
 			writeFile(t, filepath.Join(dir, "new.log"), "new-file\n")
@@ -342,7 +344,7 @@ func TestKill9(t *testing.T) {
 	got := map[string]int{}
 
 	c := startChild(t, dir, stateFile)
-	appendFile(t, log, numbered("k", 1, 500))
+	testutil.AppendFile(t, log, numbered("k", 1, 500))
 	c.collect(t, got, "k500")
 	// Wait for the checkpoint covering k500 (saved every 20ms).
 	size := int64(len(numbered("k", 1, 500)))
@@ -357,7 +359,7 @@ func TestKill9(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	appendFile(t, log, numbered("k", 501, 1000))
+	testutil.AppendFile(t, log, numbered("k", 501, 1000))
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestKill9(t *testing.T) {
 	_ = c.cmd.Wait() // killed: the error is the signal
 
 	c = startChild(t, dir, stateFile)
-	appendFile(t, log, numbered("k", 1001, 1100))
+	testutil.AppendFile(t, log, numbered("k", 1001, 1100))
 	c.collect(t, got, "k1100")
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -380,7 +382,7 @@ func TestKill9(t *testing.T) {
 	}
 
 	c = startChild(t, dir, stateFile)
-	appendFile(t, log, "k1101\n")
+	testutil.AppendFile(t, log, "k1101\n")
 	c.collect(t, got, "k1101")
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -3,15 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // TestMain lets the test binary stand in for logscan in subprocess tests:
@@ -25,121 +25,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// proc is a logscan subprocess whose stdout lines are collected.
-type proc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	stderr strings.Builder
-	ready  chan struct{}
-	done   chan struct{}
-}
-
-func startLogscan(t *testing.T, args ...string) *proc {
+// startLogscan runs the test binary as logscan and waits until it follows.
+func startLogscan(t *testing.T, args ...string) *testutil.Proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "BE_LOGSCAN_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, ready: make(chan struct{}), done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			p.mu.Lock()
-			p.stderr.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if strings.Contains(sc.Text(), `"message":"following"`) {
-				once.Do(func() { close(p.ready) })
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	select {
-	case <-p.ready:
-	case <-p.done:
-		t.Fatalf("logscan exited before following: %s", p.errText())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("logscan not ready: %s", p.errText())
-	}
-	return p
+	return testutil.StartFollowing(t, cmd)
 }
 
-func (p *proc) errText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
-
-func (p *proc) output() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.lines...)
-}
-
-func (p *proc) waitLines(n int) {
-	p.t.Helper()
-	eventuallyCLI(p.t, fmt.Sprintf("%d output lines", n), func() bool { return len(p.output()) >= n })
-}
-
-// stop signals the process and returns its exit code and how long it took.
-func (p *proc) stop(sig syscall.Signal) (int, time.Duration) {
-	p.t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatal(err)
-	}
-	<-p.done
-	err := p.cmd.Wait()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		p.t.Fatal(err)
-	}
-	return code, time.Since(start)
-}
-
-func eventuallyCLI(t *testing.T, what string, cond func() bool) {
+func waitLines(t *testing.T, p *testutil.Proc, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, fmt.Sprintf("%d output lines", n), 15*time.Second, func() bool { return len(p.Output()) >= n })
 }
 
 func writeLines(t *testing.T, path string, from, to int) {
@@ -182,12 +78,12 @@ func TestFollowRestartLosesAndRepeatsNothing(t *testing.T) {
 
 	p := startLogscan(t, args...)
 	writeLines(t, logf, 10, 1010)
-	p.waitLines(1000)
-	code, took := p.stop(syscall.SIGTERM)
+	waitLines(t, p, 1000)
+	code, took := p.Stop(t, syscall.SIGTERM, 10*time.Second)
 	if code != 0 || took > 5*time.Second {
-		t.Fatalf("SIGTERM: exit %d after %v; stderr %s", code, took, p.errText())
+		t.Fatalf("SIGTERM: exit %d after %v; stderr %s", code, took, p.Logs())
 	}
-	first := p.output()
+	first := p.Output()
 
 	// Written while logscan is down, then a rotation: resumed from the state.
 	writeLines(t, logf, 1010, 1500)
@@ -198,14 +94,14 @@ func TestFollowRestartLosesAndRepeatsNothing(t *testing.T) {
 
 	p = startLogscan(t, args...)
 	writeLines(t, logf, 2000, 2500)
-	p.waitLines(1490)
-	if code, _ := p.stop(syscall.SIGINT); code != 0 {
+	waitLines(t, p, 1490)
+	if code, _ := p.Stop(t, syscall.SIGINT, 10*time.Second); code != 0 {
 		t.Fatalf("SIGINT: exit %d", code)
 	}
-	got := seqs(append(first, p.output()...))
+	got := seqs(append(first, p.Output()...))
 	for i := 10; i < 2500; i++ {
 		if got[i] != 1 {
-			t.Fatalf("seq %d seen %d times (want exactly once); stderr %s", i, got[i], p.errText())
+			t.Fatalf("seq %d seen %d times (want exactly once); stderr %s", i, got[i], p.Logs())
 		}
 	}
 	if got[0] != 0 {
@@ -222,21 +118,21 @@ func TestFollowKill9LosesNothing(t *testing.T) {
 
 	p := startLogscan(t, args...)
 	writeLines(t, logf, 1, 1001)
-	p.waitLines(1000)
-	eventuallyCLI(t, "a state save", func() bool {
+	waitLines(t, p, 1000)
+	testutil.Eventually(t, "a state save", 15*time.Second, func() bool {
 		b, err := os.ReadFile(state)
 		return err == nil && strings.Contains(string(b), `"offset"`)
 	})
-	if code, _ := p.stop(syscall.SIGKILL); code != -1 {
+	if code, _ := p.Stop(t, syscall.SIGKILL, 10*time.Second); code != -1 {
 		t.Logf("kill -9 exit code %d", code)
 	}
-	first := p.output()
+	first := p.Output()
 	writeLines(t, logf, 1001, 2001)
 
 	p = startLogscan(t, args...)
-	p.waitLines(1000)
-	p.stop(syscall.SIGTERM)
-	got := seqs(append(first, p.output()...))
+	waitLines(t, p, 1000)
+	p.Stop(t, syscall.SIGTERM, 10*time.Second)
+	got := seqs(append(first, p.Output()...))
 	dups := 0
 	for i := 1; i < 2001; i++ {
 		switch {
@@ -264,41 +160,29 @@ func TestFollowSIGHUP(t *testing.T) {
 	}
 	write("roots: [" + root + "]\nfollow: true\nrules:\n  - name: a\n    match: [ALPHA]\n")
 	p := startLogscan(t, "--config", cfg, "--log-format", "json")
-	appendText(t, logf, "ALPHA 1\nBETA 1\n")
-	p.waitLines(1)
+	testutil.AppendFile(t, logf, "ALPHA 1\nBETA 1\n")
+	waitLines(t, p, 1)
 
 	write("roots: [" + root + "]\nfollow: true\nrules:\n  - name: b\n    match: [BETA]\n")
-	p.cmd.Process.Signal(syscall.SIGHUP)
-	eventuallyCLI(t, "the reload", func() bool { return strings.Contains(p.errText(), "configuration reloaded") })
-	appendText(t, logf, "ALPHA 2\nBETA 2\n")
-	p.waitLines(2)
+	p.Cmd.Process.Signal(syscall.SIGHUP)
+	testutil.Eventually(t, "the reload", 15*time.Second, func() bool { return strings.Contains(p.Logs(), "configuration reloaded") })
+	testutil.AppendFile(t, logf, "ALPHA 2\nBETA 2\n")
+	waitLines(t, p, 2)
 
 	write("roots: [" + root + "]\nfollow: true\nrules:\n  - name: c\n    match: [\"(\"]\n")
-	p.cmd.Process.Signal(syscall.SIGHUP)
-	eventuallyCLI(t, "the refusal", func() bool { return strings.Contains(p.errText(), "reload refused") })
-	appendText(t, logf, "ALPHA 3\nBETA 3\n")
-	p.waitLines(3)
-	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+	p.Cmd.Process.Signal(syscall.SIGHUP)
+	testutil.Eventually(t, "the refusal", 15*time.Second, func() bool { return strings.Contains(p.Logs(), "reload refused") })
+	testutil.AppendFile(t, logf, "ALPHA 3\nBETA 3\n")
+	waitLines(t, p, 3)
+	if code, _ := p.Stop(t, syscall.SIGTERM, 10*time.Second); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	out := strings.Join(p.output(), "\n")
+	out := strings.Join(p.Output(), "\n")
 	want := logf + ":ALPHA 1\n" + logf + ":BETA 2\n" + logf + ":BETA 3"
 	if out != want {
-		t.Errorf("output:\n%s\nwant:\n%s\nstderr: %s", out, want, p.errText())
+		t.Errorf("output:\n%s\nwant:\n%s\nstderr: %s", out, want, p.Logs())
 	}
-	if !strings.Contains(p.errText(), `rules[0].match[0]`) {
-		t.Errorf("the refused reload does not name the bad key: %s", p.errText())
-	}
-}
-
-func appendText(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.WriteString(f, s); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(p.Logs(), `rules[0].match[0]`) {
+		t.Errorf("the refused reload does not name the bad key: %s", p.Logs())
 	}
 }

@@ -13,7 +13,6 @@
 package hostile_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -27,11 +26,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/logscan/logscan/internal/testutil"
 	"go.uber.org/goleak"
 )
 
@@ -606,100 +605,18 @@ func checkWholeLines(t *testing.T, stdout string) {
 
 // follower is a running `logscan --follow`.
 type follower struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	out    []string
-	stderr bytes.Buffer
-	lines  chan struct{}
-	ready  chan struct{}
-	done   chan struct{}
+	*testutil.Proc
+	t *testing.T
 }
 
 // startFollow starts logscan --follow with args and waits until it logs that
 // it is following.
 func startFollow(t *testing.T, cred *syscall.Credential, args ...string) *follower {
 	t.Helper()
-	f := &follower{t: t, lines: make(chan struct{}, 1), ready: make(chan struct{}), done: make(chan struct{})}
-	f.cmd = exec.Command(bin, append([]string{"--follow", "--log-format", "json"}, args...)...)
-	f.cmd.Env = cleanEnv()
-	f.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	stdout, err := f.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := f.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 64<<20)
-		for sc.Scan() {
-			f.mu.Lock()
-			f.out = append(f.out, sc.Text())
-			f.mu.Unlock()
-			select {
-			case f.lines <- struct{}{}:
-			default:
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout) // after a scan error, keep the pipe flowing
-	}()
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			f.mu.Lock()
-			f.stderr.WriteString(sc.Text() + "\n")
-			f.mu.Unlock()
-			if strings.Contains(sc.Text(), `"message":"following"`) {
-				once.Do(func() { close(f.ready) })
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	go func() {
-		wg.Wait()
-		_ = f.cmd.Wait() // the status is read from ProcessState
-		close(f.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-f.done:
-		default:
-			_ = f.cmd.Process.Kill() // the test failed half-way; leave nothing running
-			<-f.done
-		}
-	})
-	select {
-	case <-f.ready:
-	case <-f.done:
-		t.Fatalf("logscan exited before following: %s", f.logs())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("logscan did not start following within 30s: %s", f.logs())
-	}
-	return f
-}
-
-func (f *follower) logs() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.stderr.String()
-}
-
-func (f *follower) output() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.out...)
+	cmd := exec.Command(bin, append([]string{"--follow", "--log-format", "json"}, args...)...)
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	return &follower{Proc: testutil.StartFollowing(t, cmd), t: t}
 }
 
 // waitFor waits until an output line contains each of subs.
@@ -707,7 +624,7 @@ func (f *follower) waitFor(timeout time.Duration, subs ...string) {
 	f.t.Helper()
 	deadline := time.After(timeout)
 	for {
-		out := strings.Join(f.output(), "\n")
+		out := strings.Join(f.Output(), "\n")
 		missing := ""
 		for _, s := range subs {
 			if !strings.Contains(out, s) {
@@ -719,11 +636,11 @@ func (f *follower) waitFor(timeout time.Duration, subs ...string) {
 			return
 		}
 		select {
-		case <-f.lines:
-		case <-f.done:
-			f.t.Fatalf("logscan exited while waiting for %q: %s", missing, f.logs())
+		case <-f.Lines():
+		case <-f.Done():
+			f.t.Fatalf("logscan exited while waiting for %q: %s", missing, f.Logs())
 		case <-deadline:
-			f.t.Fatalf("no output line with %q within %s\noutput: %.2000s\nlog: %.2000s", missing, timeout, out, f.logs())
+			f.t.Fatalf("no output line with %q within %s\noutput: %.2000s\nlog: %.2000s", missing, timeout, out, f.Logs())
 		}
 	}
 }
@@ -731,23 +648,15 @@ func (f *follower) waitFor(timeout time.Duration, subs ...string) {
 // stop sends SIGTERM and requires exit status 0 within 5 s.
 func (f *follower) stop() {
 	f.t.Helper()
-	if err := f.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		f.t.Fatal(err)
-	}
-	select {
-	case <-f.done:
-	case <-time.After(5 * time.Second):
-		f.t.Fatalf("no exit within 5s of SIGTERM: %s", f.logs())
-	}
-	if code := f.cmd.ProcessState.ExitCode(); code != 0 {
-		f.t.Errorf("exit status %d after SIGTERM, want 0: %s", code, f.logs())
+	if code, _ := f.Stop(f.t, syscall.SIGTERM, 5*time.Second); code != 0 {
+		f.t.Errorf("exit status %d after SIGTERM, want 0: %s", code, f.Logs())
 	}
 }
 
 // peakRSSMiB reads VmHWM of the running logscan.
 func (f *follower) peakRSSMiB() int64 {
 	f.t.Helper()
-	kb, ok := vmHWM(f.cmd.Process.Pid)
+	kb, ok := vmHWM(f.Cmd.Process.Pid)
 	if !ok {
 		f.t.Fatal("cannot read VmHWM of logscan")
 	}
@@ -787,7 +696,7 @@ func TestFollow(t *testing.T) {
 				write(t, p, "four ERROR\n")
 				f.waitFor(10*time.Second, "three ERROR", "four ERROR")
 				f.stop()
-				out := f.output()
+				out := f.Output()
 				for _, s := range []string{"one ERROR", "two ERROR", "three ERROR", "four ERROR"} {
 					if n := count(out, s); n != 1 {
 						t.Errorf("%q printed %d times, want once", s, n)
@@ -818,7 +727,7 @@ func TestFollow(t *testing.T) {
 				appendTo(t, filepath.Join(dir, "ok.log"), "and after\n")
 				f.waitFor(10*time.Second, "and after")
 				f.stop()
-				for _, l := range f.output() {
+				for _, l := range f.Output() {
 					if strings.Contains(l, "pipe.log") || strings.Contains(l, "sock.log") || strings.Contains(l, "nul.log") {
 						t.Errorf("unexpected output from a FIFO, socket or NUL file: %.200s", l)
 					}
@@ -839,7 +748,7 @@ func TestFollow(t *testing.T) {
 					t.Errorf("peak RSS %d MiB, want at most 96", rss)
 				}
 				f.stop()
-				out := f.output()
+				out := f.Output()
 				if n := count(out, "xxxxxxxx"); n != 1 {
 					t.Errorf("%d cut lines printed, want 1", n)
 				}
@@ -885,8 +794,8 @@ func TestFollow(t *testing.T) {
 				appendTo(t, p, "two ERROR\n")
 				f.waitFor(10*time.Second, "two ERROR")
 				f.stop()
-				if !strings.Contains(f.logs(), "no space left on device") {
-					t.Errorf("the log does not name the cause (no space left on device): %s", f.logs())
+				if !strings.Contains(f.Logs(), "no space left on device") {
+					t.Errorf("the log does not name the cause (no space left on device): %s", f.Logs())
 				}
 			},
 		},
@@ -901,8 +810,8 @@ func TestFollow(t *testing.T) {
 				appendTo(t, p, "one ERROR\n")
 				f.waitFor(10*time.Second, "one ERROR")
 				f.stop()
-				if !strings.Contains(f.logs(), "permission denied") {
-					t.Errorf("the log does not name the cause (permission denied): %s", f.logs())
+				if !strings.Contains(f.Logs(), "permission denied") {
+					t.Errorf("the log does not name the cause (permission denied): %s", f.Logs())
 				}
 			},
 		},
