@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"os"
 	"slices"
@@ -138,15 +139,7 @@ func (l *loop) shed(except *tracked) {
 			open = append(open, t)
 		}
 	}
-	slices.SortFunc(open, func(a, b *tracked) int {
-		switch {
-		case a.readSeq < b.readSeq:
-			return -1
-		case a.readSeq > b.readSeq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(open, func(a, b *tracked) int { return cmp.Compare(a.readSeq, b.readSeq) })
 	n := (len(open) + 1) / 2
 	for _, t := range open[:n] {
 		l.closeFile(t)
@@ -719,15 +712,7 @@ func (l *loop) save() {
 		}
 		st.Files = append(st.Files, t.record())
 	}
-	slices.SortFunc(st.Files, func(a, b state.File) int {
-		switch {
-		case a.Path < b.Path:
-			return -1
-		case a.Path > b.Path:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(st.Files, func(a, b state.File) int { return cmp.Compare(a.Path, b.Path) })
 	save := l.f.hooks.save
 	if save == nil {
 		save = state.Save
