@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -627,10 +626,4 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		return nil, d.err
 	}
 	return c, nil
-}
-
-// ReadFileIfExists reports whether path exists, for the default config path.
-func ReadFileIfExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
