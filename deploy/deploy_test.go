@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/logscan/logscan/config"
+	"github.com/logscan/logscan/internal/config"
 	"go.yaml.in/yaml/v3"
 )
 

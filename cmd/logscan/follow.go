@@ -12,8 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/logscan/logscan/config"
-	"github.com/logscan/logscan/daemon"
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/daemon"
 )
 
 // runDaemon runs follow mode (or, with once, the incremental one-shot scan

@@ -16,11 +16,11 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
-	"github.com/logscan/logscan/config"
-	"github.com/logscan/logscan/filter"
-	"github.com/logscan/logscan/match"
-	"github.com/logscan/logscan/output"
-	"github.com/logscan/logscan/search"
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/search"
 )
 
 // Exit statuses, as grep's.

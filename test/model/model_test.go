@@ -46,8 +46,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/logscan/logscan/internal/testutil"
-	"github.com/logscan/logscan/state"
-	"github.com/logscan/logscan/watch"
+	"github.com/logscan/logscan/internal/state"
+	"github.com/logscan/logscan/internal/watch"
 )
 
 func TestMain(m *testing.M) {

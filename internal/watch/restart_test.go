@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logscan/logscan/state"
+	"github.com/logscan/logscan/internal/state"
 	"github.com/rs/zerolog"
 
 	"github.com/logscan/logscan/internal/testutil"

@@ -26,12 +26,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/logscan/logscan/filter"
-	"github.com/logscan/logscan/input"
-	"github.com/logscan/logscan/match"
-	"github.com/logscan/logscan/output"
-	"github.com/logscan/logscan/scan"
-	"github.com/logscan/logscan/walk"
+	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/input"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/scan"
+	"github.com/logscan/logscan/internal/walk"
 )
 
 // Mode is what to print for each file.

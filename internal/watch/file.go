@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/logscan/logscan/state"
+	"github.com/logscan/logscan/internal/state"
 )
 
 // position is where reading stands in a file, with the fingerprint of the

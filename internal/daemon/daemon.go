@@ -23,14 +23,14 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/logscan/logscan/config"
-	"github.com/logscan/logscan/filter"
-	"github.com/logscan/logscan/httpapi"
-	"github.com/logscan/logscan/match"
-	"github.com/logscan/logscan/metrics"
-	"github.com/logscan/logscan/notify"
-	"github.com/logscan/logscan/output"
-	"github.com/logscan/logscan/watch"
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/httpapi"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/metrics"
+	"github.com/logscan/logscan/internal/notify"
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/watch"
 )
 
 // Options configures Run.

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/fsnotify/fsnotify"
-	"github.com/logscan/logscan/state"
+	"github.com/logscan/logscan/internal/state"
 
 	"github.com/logscan/logscan/internal/testutil"
 )

@@ -17,10 +17,10 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
-	"github.com/logscan/logscan/config"
+	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/testutil"
-	"github.com/logscan/logscan/match"
-	"github.com/logscan/logscan/notify"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/notify"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -22,7 +22,7 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
-	"github.com/logscan/logscan/filter"
+	"github.com/logscan/logscan/internal/filter"
 )
 
 // Rule is one named selection rule.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"github.com/logscan/logscan/state"
+	"github.com/logscan/logscan/internal/state"
 	"github.com/rs/zerolog"
 )
 

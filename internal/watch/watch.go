@@ -56,7 +56,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/logscan/logscan/state"
+	"github.com/logscan/logscan/internal/state"
 	"github.com/rs/zerolog"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/logscan/logscan/match"
-	"github.com/logscan/logscan/output"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/output"
 )
 
 func compile(t testing.TB, patterns ...string) *match.Matcher {
