@@ -390,7 +390,7 @@ func (s *sink) swap(m *match.Matcher, met *metrics.Metrics) {
 }
 
 // Lines implements watch.Consumer.
-func (s *sink) Lines(f watch.File, block []byte, off int64) error {
+func (s *sink) Lines(f watch.File, block []byte, off, _ int64) error {
 	p := s.p.Load()
 	if p != s.pendingP {
 		s.pendingP, s.base = p, len(s.pending)

@@ -378,7 +378,7 @@ func (l *loop) touch(t *tracked) {
 }
 
 func (l *loop) emit(t *tracked, block []byte) error {
-	if err := l.f.consumer.Lines(t.fileID(), block, t.offset); err != nil {
+	if err := l.f.consumer.Lines(t.fileID(), block, t.offset, 0); err != nil {
 		return err
 	}
 	l.emitted = true

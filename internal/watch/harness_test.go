@@ -49,7 +49,7 @@ func newRecorder() *recorder {
 	return &recorder{notify: make(chan struct{}, 1), entered: make(chan struct{}, 1)}
 }
 
-func (r *recorder) Lines(f File, block []byte, off int64) error {
+func (r *recorder) Lines(f File, block []byte, off, _ int64) error {
 	r.mu.Lock()
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')

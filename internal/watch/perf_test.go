@@ -17,7 +17,7 @@ import (
 
 type nopConsumer struct{ lines int }
 
-func (c *nopConsumer) Lines(_ File, b []byte, _ int64) error {
+func (c *nopConsumer) Lines(_ File, b []byte, _, _ int64) error {
 	c.lines += bytes.Count(b, nl)
 	return nil
 }

@@ -85,11 +85,30 @@ type Consumer interface {
 	// Lines receives a block of whole lines of f (each ending in '\n', except
 	// the flushed partial last line of a drained rotated or deleted file, or
 	// the first MaxLine bytes of a cut over-long line), starting at byte
-	// offset off in f. The block is only valid during the call.
-	Lines(f File, block []byte, off int64) error
+	// offset off in f. line is the 1-based number of the block's first line
+	// when every line of f before it has been read in this identity (f was
+	// read from offset 0), and 0 when it is not known (f was started at its
+	// end). The block is only valid during the call. Returning
+	// [ErrSkipFile] says that no more of f is wanted (a binary file).
+	Lines(f File, block []byte, off, line int64) error
 	// Flush writes everything received so far to the output. Offsets are
 	// checkpointed only for lines received before a Flush that returned nil.
 	Flush() error
+}
+
+// ErrSkipFile may be returned by [Consumer.Lines]: the Follower then passes
+// none of that file's content any more, while still advancing (and saving)
+// its offset, so that neither this run nor a restart reads it again. A
+// truncation or rewrite of the file (new content at offset 0) clears it.
+var ErrSkipFile = errors.New("watch: skip the rest of this file")
+
+// FileEnder is implemented by a Consumer that wants to know when a file has
+// been read to its end in [Follower.RunOnce]: FileEnd is called once for
+// every file RunOnce considered, in the order they were read, after its last
+// Lines call and before the final Flush; also for a file with nothing new.
+// The one-shot printers need it for -c and -L.
+type FileEnder interface {
+	FileEnd(f File)
 }
 
 // Heartbeat is implemented by a Consumer that wants to know the loop is alive

@@ -165,7 +165,7 @@ func newRecorder() *recorder {
 	return &recorder{ems: map[int][]emission{}, changed: make(chan struct{}, 1)}
 }
 
-func (r *recorder) Lines(f watch.File, block []byte, off int64) error {
+func (r *recorder) Lines(f watch.File, block []byte, off, _ int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for len(block) > 0 {
