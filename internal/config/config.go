@@ -23,6 +23,8 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/scan"
+	"github.com/logscan/logscan/internal/watch"
 )
 
 // Rule is one named selection rule.
@@ -52,11 +54,17 @@ type Config struct {
 	Ignore     []string
 	IgnoreCase bool
 	Fixed      bool
+	// Invert selects the lines no rule selects (-v); Word and Line make
+	// every match pattern match whole words (-w) or whole lines (-x).
+	Invert     bool
+	Word       bool
+	Line       bool
 	MaxLine    int
 	Jobs       int
 	Decompress bool
 
 	OutputFormat string // "text" or "json"
+	Output       Output
 	LogLevel     string
 	LogFormat    string // "auto", "json" or "console"
 	HTTPListen   string
@@ -66,6 +74,8 @@ type Config struct {
 	// Warnings are problems that did not stop loading (unknown LOGSCAN_*
 	// variables), for the caller to log.
 	Warnings []string
+
+	flagOf map[string]string // key → flag name, for the keys flags set
 }
 
 // Error is a configuration error that names what is at fault.
@@ -99,43 +109,69 @@ const (
 // keys lists every known key with its type; it is also the source of the
 // env var names (LOGSCAN_ + upper-cased key with dots as underscores).
 var keys = map[string]kind{
-	"roots":         kStrings,
-	"follow":        kBool,
-	"start_at":      kString,
-	"state_file":    kString,
-	"include":       kStrings,
-	"exclude":       kStrings,
-	"exclude_dir":   kStrings,
-	"poll_interval": kDuration,
-	"save_interval": kDuration,
-	"rules":         kRules,
-	"match":         kPatterns,
-	"ignore":        kPatterns,
-	"ignore_case":   kBool,
-	"fixed":         kBool,
-	"max_line":      kSize,
-	"jobs":          kInt,
-	"decompress":    kBool,
-	"output.format": kString,
-	"log.level":     kString,
-	"log.format":    kString,
-	"http.listen":   kString,
+	"roots":                     kStrings,
+	"follow":                    kBool,
+	"start_at":                  kString,
+	"state_file":                kString,
+	"include":                   kStrings,
+	"exclude":                   kStrings,
+	"exclude_dir":               kStrings,
+	"poll_interval":             kDuration,
+	"save_interval":             kDuration,
+	"rules":                     kRules,
+	"match":                     kPatterns,
+	"ignore":                    kPatterns,
+	"ignore_case":               kBool,
+	"fixed":                     kBool,
+	"invert":                    kBool,
+	"word":                      kBool,
+	"line":                      kBool,
+	"max_line":                  kSize,
+	"jobs":                      kInt,
+	"decompress":                kBool,
+	"output.format":             kString,
+	"output.line_number":        kBool,
+	"output.count":              kBool,
+	"output.files_with_matches": kBool,
+	"output.quiet":              kBool,
+	"output.max_count":          kInt,
+	"output.before_context":     kInt,
+	"output.after_context":      kInt,
+	"output.context":            kInt,
+	"output.color":              kString,
+	"output.with_filename":      kString,
+	"output.stats":              kBool,
+	"output.no_messages":        kBool,
+	"log.level":                 kString,
+	"log.format":                kString,
+	"http.listen":               kString,
 }
 
 var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
 
-// Defaults are the built-in values, the first layer.
+// Defaults are the built-in values, the first layer. Each refers to the
+// constant of the package that owns the setting, so that it is declared once.
 func Defaults() map[string]any {
 	return map[string]any{
-		"save_interval": "1s",
-		"max_line":      "16MiB",
-		"jobs":          0,
-		"decompress":    true,
-		"output.format": "text",
-		"log.level":     "info",
-		"log.format":    "auto",
+		"save_interval":         watch.DefaultSaveInterval.String(),
+		"max_line":              scan.DefaultMaxLine,
+		"jobs":                  0,
+		"decompress":            true,
+		"output.format":         "text",
+		"output.max_count":      Unset,
+		"output.before_context": Unset,
+		"output.after_context":  Unset,
+		"output.context":        Unset,
+		"output.color":          "auto",
+		"output.with_filename":  "auto",
+		"log.level":             "info",
+		"log.format":            "auto",
 	}
 }
+
+// Unset is the value of an integer setting that was not given, where 0 has
+// a meaning of its own (grep's -m 0 selects nothing).
+const Unset = -1
 
 // Sources are the inputs of Load besides the defaults.
 type Sources struct {
@@ -186,6 +222,12 @@ func Load(src Sources) (*Config, error) {
 	}
 	c.Source = src.File
 	c.Warnings = warnings
+	c.flagOf = map[string]string{}
+	for key, name := range src.FlagOf {
+		if _, set := src.Flags[key]; set {
+			c.flagOf[key] = name
+		}
+	}
 	return c, nil
 }
 
@@ -475,6 +517,20 @@ func (d *decoder) size(key string) int {
 	return 0
 }
 
+// FormatSize prints a size the way ParseSize reads it, in the largest unit
+// that divides it: 16MiB, 64KiB, 1000.
+func FormatSize(n int) string {
+	for _, u := range []struct {
+		suffix string
+		m      int
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.m && n%u.m == 0 {
+			return strconv.Itoa(n/u.m) + u.suffix
+		}
+	}
+	return strconv.Itoa(n)
+}
+
 // ParseSize parses "16MiB", "64KiB", "1G", "4096".
 func ParseSize(s string) (int, error) {
 	s = strings.TrimSpace(s)
@@ -577,10 +633,14 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		Ignore:       d.strs("ignore"),
 		IgnoreCase:   d.boolean("ignore_case"),
 		Fixed:        d.boolean("fixed"),
+		Invert:       d.boolean("invert"),
+		Word:         d.boolean("word"),
+		Line:         d.boolean("line"),
 		MaxLine:      d.size("max_line"),
 		Jobs:         d.integer("jobs"),
 		Decompress:   d.boolean("decompress"),
 		OutputFormat: d.str("output.format"),
+		Output:       d.output(),
 		LogLevel:     d.str("log.level"),
 		LogFormat:    d.str("log.format"),
 		HTTPListen:   d.str("http.listen"),
@@ -612,7 +672,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		d.fail("jobs", c.Jobs, "want 0 (one per CPU) or more")
 	}
 	if c.SaveInterval == 0 {
-		c.SaveInterval = time.Second
+		c.SaveInterval = watch.DefaultSaveInterval
 	}
 	if c.MaxLine < 1024 {
 		d.fail("max_line", c.MaxLine, "want at least 1KiB")

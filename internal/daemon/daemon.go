@@ -1,13 +1,18 @@
-// Package daemon runs follow mode as a long-lived service around the watch
-// engine: it selects and prints lines, reloads the configuration on SIGHUP
-// without re-reading or skipping lines, serves the HTTP endpoints, speaks
-// sd_notify, and shuts down flushing the output and saving the state.
+// Package daemon runs the follower as a source of the one pipeline: an
+// incremental run (a state file without follow) and follow mode as a
+// long-lived service. Its sink runs the pipeline's stages and printers (the
+// same as a one-shot run's), feeds /matches and the metrics; around it the
+// daemon reloads the configuration on SIGHUP without re-reading or skipping
+// lines, serves the HTTP endpoints, speaks sd_notify, and shuts down
+// flushing the output and saving the state. It may touch stdout, the HTTP
+// listener and the sd_notify socket; the files are the follower's.
 //
-// Reload builds a new matcher and printer from scratch and swaps them in with
-// an atomic pointer, so a bad config is refused whole and the old one keeps
-// running. Settings that need new sockets or new output streams
-// (http.listen, output.format, state_file) take effect at the next restart;
-// a reload that changes them says so in the log.
+// A reload takes exactly the path the start took: the Reload callback reads
+// the layers again, config checks the mode, pipeline.Compile builds a new
+// pipeline, and the sink swaps it in with an atomic pointer at the next
+// file, so a bad config is refused whole and the old one keeps running.
+// Settings that need new sockets or files (http.listen, state_file) take
+// effect at the next restart; a reload that changes them says so in the log.
 package daemon
 
 import (
@@ -26,94 +31,198 @@ import (
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/filter"
 	"github.com/logscan/logscan/internal/httpapi"
-	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/metrics"
 	"github.com/logscan/logscan/internal/notify"
-	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/watch"
 )
 
 // Options configures Run.
 type Options struct {
 	Config *config.Config
-	// Reload re-reads the configuration layers; nil disables reloading.
+	// Reload re-reads the configuration layers the way the start read them;
+	// nil disables reloading.
 	Reload func() (*config.Config, error)
-	// Compile builds the matcher of a configuration.
-	Compile func(*config.Config) (*match.Matcher, error)
-	Stdout  io.Writer
-	Log     zerolog.Logger
+	// Env is where the output goes, for the pipeline (colour on a terminal).
+	Env    pipeline.Env
+	Stdout io.Writer
+	Log    zerolog.Logger
 	// Hup delivers SIGHUP; nil means no reloads.
 	Hup <-chan os.Signal
 	// Notifier speaks sd_notify; nil means notify.New() (a no-op without NOTIFY_SOCKET).
 	Notifier *notify.Notifier
-	// Once reads what is new since the state file and returns (the logtail
-	// pattern) instead of following.
-	Once    bool
-	Version string
+	Version  string
 	// WatchdogTick overrides the watchdog ticker (tests).
 	WatchdogTick <-chan time.Time
 	// Started, if set, receives the HTTP server's address once it listens (tests).
 	Started func(addr string)
 }
 
-// Result is what a run found, for the exit status.
+// Result is what a run found, for the exit status and --stats.
 type Result struct {
 	Matches    int64
 	ReadErrors int64
+	Files      int64 // files followed or read
+	Bytes      int64 // bytes read
+	Lines      int64 // lines read
+	Binary     int64 // files skipped as binary
+	CutLines   int64 // lines cut at max_line
 }
 
-// Run follows until ctx is done (or, with Once, until everything new was
-// read) and returns what it found. The error is non-nil when the run could
-// not start or the output failed.
+// Run reads the configured roots: an incremental run (a state file without
+// follow) reads what is new and returns; follow mode follows until ctx is
+// done. The error is non-nil when the run could not start or the output
+// failed.
 func Run(ctx context.Context, o Options) (Result, error) {
-	cfg := o.Config
-	if len(cfg.Roots) == 0 {
-		return Result{}, &config.Error{Where: "config key roots", Msg: "no roots: give a PATH or set roots (LOGSCAN_ROOTS)"}
-	}
-	for _, r := range cfg.Roots {
-		if r == "-" {
-			return Result{}, &config.Error{Where: "config key roots", Value: r, Msg: "standard input cannot be followed or checkpointed"}
-		}
-	}
-	m, err := o.Compile(cfg)
+	d, err := start(o)
 	if err != nil {
 		return Result{}, err
+	}
+	if o.Config.Mode() != config.Follow {
+		return d.once(ctx)
+	}
+	return d.follow(ctx)
+}
+
+// daemon is one run: the follower, its sink and the services around it.
+type daemon struct {
+	o   Options
+	cfg *config.Config
+	log zerolog.Logger
+	f   *watch.Follower
+	s   *sink
+	met *metrics.Metrics
+	hub *httpapi.Hub
+}
+
+func start(o Options) (*daemon, error) {
+	cfg := o.Config
+	if len(cfg.Roots) == 0 {
+		return nil, &config.Error{Where: "config key roots", Msg: "no roots: give a PATH or set roots (LOGSCAN_ROOTS)"}
+	}
+	if err := cfg.CheckMode(); err != nil {
+		return nil, err
+	}
+	p, err := pipeline.Compile(cfg, o.Env)
+	if err != nil {
+		return nil, err
 	}
 	if o.Notifier == nil {
 		o.Notifier = notify.New()
 	}
-	met := metrics.New(o.Version)
-	met.SetRules(ruleNames(m))
-	hub := httpapi.NewHub(4096, met.StreamDropped)
-	s, err := newSink(o.Stdout, cfg, m, met, hub)
+	d := &daemon{o: o, cfg: cfg, log: o.Log, met: metrics.New(o.Version)}
+	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
+	d.s = newSink(o.Stdout, p, d.met, d.hub)
+	d.f, err = watch.New(watchConfig(cfg, o.Log), d.s)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *daemon) result() Result {
+	st := d.f.Stats()
+	return Result{
+		Matches: d.s.written.Load(), ReadErrors: st.ReadErrors.Load(), Files: d.s.files,
+		Bytes: st.BytesRead.Load(), Lines: st.LinesRead.Load(), Binary: d.s.sc.Binary, CutLines: st.LongLines.Load(),
+	}
+}
+
+// once is the incremental run: what is new since the state file, then exit.
+func (d *daemon) once(ctx context.Context) (Result, error) {
+	err := d.f.RunOnce(ctx)
+	if err == nil && d.f.Stats().StateSaveErrors.Load() > 0 {
+		// Unlike follow mode there is no later save to retry: the next run
+		// would repeat (or, after a rotation, skip) these lines.
+		err = fmt.Errorf("state_file %s: could not be saved (see the log above); the next run will not resume here", d.cfg.StateFile)
+	}
+	return d.result(), err
+}
+
+// follow runs the follower and the services around it until ctx is done.
+func (d *daemon) follow(ctx context.Context) (Result, error) {
+	if err := d.observe(); err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.s.stop = cancel // -q: the first selected line ends the run
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer d.hub.Close()
+
+	var ready atomic.Bool
+	srvErr, err := d.serve(ctx, &wg, ready.Load)
 	if err != nil {
 		return Result{}, err
 	}
-	if cfg.StartAt == "" {
-		// Following starts existing files at their end, like tail -F; an
-		// incremental one-shot run with no state yet reads them whole, as
-		// logtail does on its first run.
-		cfg.StartAt = "end"
-		if o.Once {
-			cfg.StartAt = "beginning"
+	n := d.o.Notifier
+	n.SetErrorHandler(func(err error) { d.log.Warn().Err(err).Msg("sd_notify") })
+	d.s.progress = n.Progress
+	d.watchdog(ctx, &wg)
+
+	runErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr <- d.f.Run(ctx)
+	}()
+	err = d.events(ctx, &ready, srvErr, runErr)
+	return d.result(), err
+}
+
+// events is the service's main loop: readiness, status, reloads and the
+// end of the follower.
+func (d *daemon) events(ctx context.Context, ready *atomic.Bool, srvErr, runErr chan error) error {
+	n := d.o.Notifier
+	st := d.f.Stats()
+	status := time.NewTicker(10 * time.Second)
+	defer status.Stop()
+	readyCh := d.f.Ready()
+	for {
+		select {
+		case <-readyCh:
+			readyCh = nil
+			ready.Store(true)
+			n.Progress()
+			if err := n.Ready(); err != nil {
+				d.log.Warn().Err(err).Msg("sd_notify READY")
+			}
+			d.log.Info().Int64("files", st.FilesWatched.Load()).Strs("roots", d.cfg.Roots).Msg("following")
+			d.sendStatus()
+		case <-status.C:
+			d.sendStatus()
+		case <-d.o.Hup:
+			d.reload()
+		case err := <-srvErr:
+			if err != nil {
+				d.log.Error().Err(err).Msg("http server stopped")
+			}
+			srvErr = nil
+		case err := <-runErr:
+			d.stopping()
+			if ctx.Err() == nil && err == nil {
+				err = errors.New("follower stopped unexpectedly")
+			}
+			return err
+		case <-ctx.Done():
+			d.stopping()
+			d.log.Info().Msg("stopping: flushing output and saving state")
+			return <-runErr
 		}
 	}
-	f, err := watch.New(watchConfig(cfg, o.Log), s)
-	if err != nil {
-		return Result{}, err
+}
+
+func (d *daemon) stopping() {
+	if err := d.o.Notifier.Stopping(); err != nil {
+		d.log.Warn().Err(err).Msg("sd_notify STOPPING")
 	}
-	if o.Once {
-		err := f.RunOnce(ctx)
-		res := Result{Matches: s.written.Load(), ReadErrors: f.Stats().ReadErrors.Load()}
-		if err == nil && f.Stats().StateSaveErrors.Load() > 0 {
-			// Unlike follow mode there is no later save to retry: the next run
-			// would repeat (or, after a rotation, skip) these lines.
-			err = fmt.Errorf("state_file %s: could not be saved (see the log above); the next run will not resume here", cfg.StateFile)
-		}
-		return res, err
-	}
-	st := f.Stats()
-	if err := met.Observe(metrics.Sources{
+}
+
+// observe exposes the follower's counters as metrics.
+func (d *daemon) observe() error {
+	st := d.f.Stats()
+	if err := d.met.Observe(metrics.Sources{
 		LinesRead:        gauge(&st.LinesRead),
 		BytesRead:        gauge(&st.BytesRead),
 		FilesWatched:     gauge(&st.FilesWatched),
@@ -123,7 +232,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		TruncatedBytes:   gauge(&st.TruncatedBytes),
 		LongLines:        gauge(&st.LongLines),
 		DeletedOpenBytes: gauge(&st.DeletedOpenBytes),
-		StreamClients:    func() float64 { return float64(hub.Clients()) },
+		StreamClients:    func() float64 { return float64(d.hub.Clients()) },
 		ReadErrors: func(yield func(string, float64)) {
 			yield("read", float64(st.ReadErrors.Load()))
 			yield("watch", float64(st.WatchErrors.Load()))
@@ -131,170 +240,126 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			yield("overflow", float64(st.Overflows.Load()))
 		},
 	}); err != nil {
-		return Result{}, fmt.Errorf("metrics: %w", err)
+		return fmt.Errorf("metrics: %w", err)
 	}
+	return nil
+}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer hub.Close()
-
-	var ready atomic.Bool
-	var srvErr chan error
-	if cfg.HTTPListen != "" {
-		srv := httpapi.New(cfg.HTTPListen, met.Registry(), hub, ready.Load, o.Log)
-		srvErr = make(chan error, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srvErr <- srv.Run(ctx)
-		}()
-		select {
-		case <-srv.Started():
-			if srv.Addr() == "" {
-				return Result{}, fmt.Errorf("http.listen %q: %w", cfg.HTTPListen, <-srvErr)
-			}
-			o.Log.Info().Str("addr", srv.Addr()).Msg("serving /metrics, /healthz, /livez, /readyz, /matches")
-			if o.Started != nil {
-				o.Started(srv.Addr())
-			}
-		case err := <-srvErr:
-			return Result{}, fmt.Errorf("http.listen %q: %w", cfg.HTTPListen, err)
-		}
+// serve starts the HTTP endpoints when http.listen is set and waits until
+// they listen.
+func (d *daemon) serve(ctx context.Context, wg *sync.WaitGroup, ready func() bool) (chan error, error) {
+	cfg := d.cfg
+	if cfg.HTTPListen == "" {
+		return nil, nil
 	}
-
-	n := o.Notifier
-	n.SetErrorHandler(func(err error) { o.Log.Warn().Err(err).Msg("sd_notify") })
-	s.progress = n.Progress
-	if tick := o.WatchdogTick; tick != nil || n.WatchdogInterval() > 0 {
-		if tick == nil {
-			t := time.NewTicker(n.WatchdogInterval())
-			defer t.Stop()
-			tick = t.C
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n.RunWatchdog(ctx, tick)
-		}()
-	}
-
-	runErr := make(chan error, 1)
+	srv := httpapi.New(cfg.HTTPListen, d.met.Registry(), d.hub, ready, d.log)
+	srvErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runErr <- f.Run(ctx)
+		srvErr <- srv.Run(ctx)
 	}()
-
-	status := time.NewTicker(10 * time.Second)
-	defer status.Stop()
-	readyCh := f.Ready()
-	for {
-		select {
-		case <-readyCh:
-			readyCh = nil
-			ready.Store(true)
-			n.Progress()
-			if err := n.Ready(); err != nil {
-				o.Log.Warn().Err(err).Msg("sd_notify READY")
-			}
-			o.Log.Info().Int64("files", st.FilesWatched.Load()).Strs("roots", cfg.Roots).Msg("following")
-			sendStatus(n, st, s)
-		case <-status.C:
-			sendStatus(n, st, s)
-		case <-o.Hup:
-			if o.Reload == nil {
-				continue
-			}
-			if err := n.Reloading(); err != nil {
-				o.Log.Warn().Err(err).Msg("sd_notify RELOADING")
-			}
-			next, err := reload(o, cfg, f, s, met)
-			met.ConfigReload(err)
-			if err != nil {
-				o.Log.Error().Err(err).Msg("reload refused; the previous configuration keeps running")
-			} else {
-				cfg = next
-				o.Log.Info().Str("config", cfg.Source).Msg("configuration reloaded")
-			}
-			if err := n.Ready(); err != nil {
-				o.Log.Warn().Err(err).Msg("sd_notify READY")
-			}
-			sendStatus(n, st, s)
-		case err := <-srvErr:
-			if err != nil {
-				o.Log.Error().Err(err).Msg("http server stopped")
-			}
-			srvErr = nil
-		case err := <-runErr:
-			if err2 := n.Stopping(); err2 != nil {
-				o.Log.Warn().Err(err2).Msg("sd_notify STOPPING")
-			}
-			if ctx.Err() == nil && err == nil {
-				err = errors.New("follower stopped unexpectedly")
-			}
-			return Result{Matches: s.written.Load(), ReadErrors: st.ReadErrors.Load()}, err
-		case <-ctx.Done():
-			if err := n.Stopping(); err != nil {
-				o.Log.Warn().Err(err).Msg("sd_notify STOPPING")
-			}
-			o.Log.Info().Msg("stopping: flushing output and saving state")
-			err := <-runErr
-			return Result{Matches: s.written.Load(), ReadErrors: st.ReadErrors.Load()}, err
+	select {
+	case <-srv.Started():
+		if srv.Addr() == "" {
+			return nil, fmt.Errorf("http.listen %q: %w", cfg.HTTPListen, <-srvErr)
 		}
+		d.log.Info().Str("addr", srv.Addr()).Msg("serving /metrics, /healthz, /livez, /readyz, /matches")
+		if d.o.Started != nil {
+			d.o.Started(srv.Addr())
+		}
+		return srvErr, nil
+	case err := <-srvErr:
+		return nil, fmt.Errorf("http.listen %q: %w", cfg.HTTPListen, err)
 	}
+}
+
+// watchdog pings systemd's watchdog while the pipeline makes progress.
+func (d *daemon) watchdog(ctx context.Context, wg *sync.WaitGroup) {
+	n := d.o.Notifier
+	tick := d.o.WatchdogTick
+	if tick == nil && n.WatchdogInterval() <= 0 {
+		return
+	}
+	var t *time.Ticker
+	if tick == nil {
+		t = time.NewTicker(n.WatchdogInterval())
+		tick = t.C
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if t != nil {
+			defer t.Stop()
+		}
+		n.RunWatchdog(ctx, tick)
+	}()
 }
 
 func gauge(v *atomic.Int64) func() float64 { return func() float64 { return float64(v.Load()) } }
 
-func sendStatus(n *notify.Notifier, st *watch.Stats, s *sink) {
-	_ = n.Status(fmt.Sprintf("following %d files, %d matches", st.FilesWatched.Load(), s.written.Load()))
+func (d *daemon) sendStatus() {
+	st := d.f.Stats()
+	_ = d.o.Notifier.Status(fmt.Sprintf("following %d files, %d matches", st.FilesWatched.Load(), d.s.written.Load()))
 }
 
-// ruleNames lists the matcher's rules for the metrics, with "" (unnamed)
-// for rule -1 when there are no rules at all.
-func ruleNames(m *match.Matcher) []string {
-	names := make([]string, 0, m.NumRules()+1)
-	for i := range m.NumRules() {
-		names = append(names, m.RuleName(i))
+// reload re-reads the configuration on SIGHUP and swaps it in, or refuses
+// it whole and keeps the running one.
+func (d *daemon) reload() {
+	if d.o.Reload == nil {
+		return
 	}
-	if len(names) == 0 {
-		names = append(names, "")
+	n := d.o.Notifier
+	if err := n.Reloading(); err != nil {
+		d.log.Warn().Err(err).Msg("sd_notify RELOADING")
 	}
-	return names
+	next, err := d.swap()
+	d.met.ConfigReload(err)
+	if err != nil {
+		d.log.Error().Err(err).Msg("reload refused; the previous configuration keeps running")
+	} else {
+		d.cfg = next
+		d.log.Info().Str("config", next.Source).Msg("configuration reloaded")
+	}
+	if err := n.Ready(); err != nil {
+		d.log.Warn().Err(err).Msg("sd_notify READY")
+	}
+	d.sendStatus()
 }
 
-// reload validates a new configuration and swaps it in.
-func reload(o Options, old *config.Config, f *watch.Follower, s *sink, met *metrics.Metrics) (*config.Config, error) {
-	next, err := o.Reload()
+// swap validates a new configuration exactly as the start did, compiles its
+// pipeline and swaps it in.
+func (d *daemon) swap() (*config.Config, error) {
+	old := d.cfg
+	next, err := d.o.Reload()
 	if err != nil {
 		return nil, err
 	}
 	if len(next.Roots) == 0 {
 		return nil, &config.Error{Where: "config key roots", Msg: "no roots"}
 	}
-	m, err := o.Compile(next)
+	if next.Mode() != old.Mode() {
+		return nil, &config.Error{Where: "config key follow", Msg: "a reload cannot change the mode; restart instead"}
+	}
+	if err := next.CheckMode(); err != nil {
+		return nil, err
+	}
+	p, err := pipeline.Compile(next, d.o.Env)
 	if err != nil {
 		return nil, err
 	}
-	if next.StartAt == "" {
-		next.StartAt = old.StartAt
-	}
 	for _, c := range []struct{ key, a, b string }{
 		{"http.listen", old.HTTPListen, next.HTTPListen},
-		{"output.format", old.OutputFormat, next.OutputFormat},
 		{"state_file", old.StateFile, next.StateFile},
 	} {
 		if c.a != c.b {
-			o.Log.Warn().Str("key", c.key).Str("running", c.a).Str("new", c.b).Msg("this setting takes effect at the next restart")
+			d.log.Warn().Str("key", c.key).Str("running", c.a).Str("new", c.b).Msg("this setting takes effect at the next restart")
 		}
 	}
-	if err := f.Reload(watchConfig(next, o.Log)); err != nil {
+	if err := d.f.Reload(watchConfig(next, d.log)); err != nil {
 		return nil, err
 	}
-	met.SetRules(ruleNames(m))
-	s.swap(m, met)
+	d.s.setPipeline(p)
 	return next, nil
 }
 
@@ -314,159 +379,24 @@ func watchConfig(cfg *config.Config, log zerolog.Logger) watch.Config {
 			return true // a root named as a file
 		}
 	}
+	startAt := cfg.StartAt
+	if startAt == "" {
+		// Following starts existing files at their end, like tail -F; an
+		// incremental run with no state yet reads them whole, as logtail
+		// does on its first run, and so reports what a one-shot run does.
+		startAt = "end"
+		if cfg.Mode() == config.Incremental {
+			startAt = "beginning"
+		}
+	}
 	return watch.Config{
 		Roots:        roots,
 		Filter:       accept,
-		StartAt:      cfg.StartAt,
+		StartAt:      startAt,
 		StateFile:    cfg.StateFile,
 		PollInterval: cfg.PollInterval,
 		MaxLine:      cfg.MaxLine,
 		SaveInterval: cfg.SaveInterval,
 		Logger:       log,
 	}
-}
-
-// pipeline is what a reload swaps: the matcher and the per-rule metrics.
-type pipeline struct {
-	m     *match.Matcher
-	rules []*metrics.RuleMetrics // by rule index; last is for rule -1
-}
-
-// sink is the watch.Consumer: it selects lines, prints them into a buffer,
-// publishes them to /matches, and writes the buffer out on Flush. Lines and
-// Flush are called from the follower's goroutine only.
-type sink struct {
-	out      io.Writer
-	buf      []byte
-	jbuf     []byte
-	printer  *output.Printer
-	json     *output.Printer
-	jsonOut  bool
-	hub      *httpapi.Hub
-	p        atomic.Pointer[pipeline]
-	rec      output.Record
-	now      func() time.Time
-	progress func()
-
-	lastFile watch.File
-	lastID   string
-
-	// pending counts selected lines not yet flushed, so that the metrics
-	// count a written match exactly once; a reload between two flushes
-	// appends the new pipeline's rules after the old ones.
-	pending  []pend
-	base     int // index in pending of the current pipeline's rule 0
-	pendingP *pipeline
-	written  atomic.Int64
-	lastTime time.Time
-}
-
-func newSink(out io.Writer, cfg *config.Config, m *match.Matcher, met *metrics.Metrics, hub *httpapi.Hub) (*sink, error) {
-	format, ok := output.ParseFormat(cfg.OutputFormat)
-	if !ok {
-		return nil, &config.Error{Where: "config key output.format", Value: cfg.OutputFormat, Msg: "want text or json"}
-	}
-	s := &sink{
-		out:     out,
-		printer: output.NewPrinter(output.Options{Format: format, Filename: true}),
-		json:    output.NewPrinter(output.Options{Format: output.JSON}),
-		jsonOut: format == output.JSON,
-		hub:     hub,
-		now:     time.Now,
-		buf:     make([]byte, 0, 256<<10),
-	}
-	s.swap(m, met)
-	return s, nil
-}
-
-func (s *sink) swap(m *match.Matcher, met *metrics.Metrics) {
-	n := m.NumRules()
-	p := &pipeline{m: m, rules: make([]*metrics.RuleMetrics, n+1)}
-	for i := range n {
-		p.rules[i] = met.Rule(m.RuleName(i))
-	}
-	p.rules[n] = met.Rule("")
-	s.p.Store(p)
-}
-
-// Lines implements watch.Consumer.
-func (s *sink) Lines(f watch.File, block []byte, off, _ int64) error {
-	p := s.p.Load()
-	if p != s.pendingP {
-		s.pendingP, s.base = p, len(s.pending)
-		for _, rm := range p.rules {
-			s.pending = append(s.pending, pend{rm: rm})
-		}
-	}
-	if f != s.lastFile || s.lastID == "" {
-		s.lastFile, s.lastID = f, f.ID()
-	}
-	now := s.now()
-	r := &s.rec
-	for pos := 0; pos < len(block); {
-		start, end, rule, ok := p.m.Next(block, pos)
-		if !ok {
-			break
-		}
-		text := block[start:end]
-		r.Path, r.FileID, r.Offset, r.Text, r.Time = f.Path, s.lastID, off+int64(start), text, now
-		r.Rule = ""
-		if rule >= 0 {
-			r.Rule = p.m.RuleName(rule)
-		}
-		streaming := s.hub.Clients() > 0
-		r.Pattern = ""
-		if s.jsonOut || streaming {
-			r.Pattern = p.m.Pattern(text, rule)
-		}
-		s.buf = s.printer.Append(s.buf, r)
-		if streaming {
-			s.jbuf = s.json.Append(s.jbuf[:0], r)
-			s.hub.Publish(r.Rule, s.jbuf)
-		}
-		idx := rule
-		if idx < 0 {
-			idx = len(p.rules) - 1
-		}
-		s.pending[s.base+idx].n++
-		s.lastTime = now
-		pos = end + 1
-	}
-	return nil
-}
-
-// Beat implements watch.Heartbeat: the follower's loop is alive.
-func (s *sink) Beat() {
-	if s.progress != nil {
-		s.progress()
-	}
-}
-
-// Flush implements watch.Consumer.
-func (s *sink) Flush() error {
-	s.Beat()
-	if len(s.buf) == 0 {
-		return nil
-	}
-	if _, err := s.out.Write(s.buf); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	s.buf = s.buf[:0]
-	s.commitMetrics()
-	return nil
-}
-
-type pend struct {
-	rm *metrics.RuleMetrics
-	n  int64
-}
-
-func (s *sink) commitMetrics() {
-	for _, p := range s.pending {
-		for range p.n {
-			p.rm.Match(s.lastTime)
-		}
-		s.written.Add(p.n)
-	}
-	s.pending, s.pendingP = s.pending[:0], nil
 }

@@ -18,23 +18,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/logscan/logscan/internal/config"
-	"github.com/logscan/logscan/internal/testutil"
-	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/notify"
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func compile(c *config.Config) (*match.Matcher, error) {
-	rules := make([]match.Rule, 0, len(c.Rules)+1)
-	for _, r := range c.Rules {
-		rules = append(rules, match.Rule{Name: r.Name, Match: r.Match, Ignore: r.Ignore, IgnoreCase: r.IgnoreCase, Fixed: r.Fixed})
-	}
-	if len(c.Match) > 0 {
-		rules = append(rules, match.Rule{Match: c.Match})
-	}
-	return match.Compile(rules, match.Options{Ignore: c.Ignore, IgnoreCase: c.IgnoreCase, Fixed: c.Fixed})
-}
 
 // fakeSystemd records sd_notify datagrams.
 type fakeSystemd struct {
@@ -144,7 +132,7 @@ func TestServiceLifecycle(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, err := Run(ctx, Options{
-			Config: cfg, Reload: load, Compile: compile, Stdout: &out, Log: zerolog.Nop(), Hup: hup,
+			Config: cfg, Reload: load, Stdout: &out, Log: zerolog.Nop(), Hup: hup,
 			Notifier: notify.NewWithSocket(sd.path, time.Minute), WatchdogTick: tick,
 			Started: func(a string) { addr <- a },
 		})
@@ -266,7 +254,7 @@ func TestIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out testutil.SyncBuffer
-		res, err := Run(context.Background(), Options{Config: cfg, Compile: compile, Stdout: &out, Log: zerolog.Nop(), Once: true})
+		res, err := Run(context.Background(), Options{Config: cfg, Stdout: &out, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,7 +278,7 @@ func TestNoRoots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), Options{Config: cfg, Compile: compile, Stdout: io.Discard, Log: zerolog.Nop()})
+	_, err = Run(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: zerolog.Nop()})
 	var ce *config.Error
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "roots") {
 		t.Fatalf("err = %v", err)

@@ -50,6 +50,8 @@ type Options struct {
 	Ignore     []string // global ignore patterns (apply to every rule); same IgnoreCase/Fixed as given here
 	IgnoreCase bool     // forces ignore_case on all rules
 	Fixed      bool     // forces fixed on all rules
+	Word       bool     // -w: every match pattern matches whole words only
+	Line       bool     // -x: every match pattern matches whole lines only
 }
 
 // PatternError names the pattern that failed to compile and where it came from.
@@ -143,7 +145,8 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 		fixed := r.Fixed || opts.Fixed
 		cr := rule{name: r.Name}
 		for i, s := range r.Match {
-			p, lits, err := compilePattern(s, fold, fixed)
+			ws, wfixed := wrapWordLine(s, fixed, opts)
+			p, lits, err := compilePattern(ws, fold, wfixed)
 			if err != nil {
 				return nil, &PatternError{Rule: ri, RuleName: r.Name, Field: "match", Index: i, Pattern: s, Err: err}
 			}
@@ -193,6 +196,22 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 	}
 	m.hitProves = m.pre != nil && pure && !ignores && len(m.rules) == 1
 	return m, nil
+}
+
+// wrapWordLine applies -w and -x by wrapping the pattern, so that the
+// wrapped pattern still contains the original's literals and keeps the
+// prefilter.
+func wrapWordLine(s string, fixed bool, opts Options) (string, bool) {
+	if !opts.Word && !opts.Line {
+		return s, fixed
+	}
+	if fixed {
+		s = regexp.QuoteMeta(s)
+	}
+	if opts.Line {
+		return `^(?:` + s + `)$`, false
+	}
+	return `(?:^|\W)(?:` + s + `)(?:\W|$)`, false
 }
 
 // compilePattern compiles one pattern and extracts its prefilter literals

@@ -28,28 +28,13 @@ import (
 
 	"github.com/logscan/logscan/internal/filter"
 	"github.com/logscan/logscan/internal/input"
-	"github.com/logscan/logscan/internal/match"
-	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/scan"
 	"github.com/logscan/logscan/internal/walk"
 )
 
-// Mode is what to print for each file.
-type Mode int
-
-const (
-	// Lines prints selected lines (and context).
-	Lines Mode = iota
-	// Count prints the number of selected lines per file (-c).
-	Count
-	// FilesWithMatches prints the path of each file with a selected line (-l).
-	FilesWithMatches
-	// Quiet prints nothing and stops at the first selected line (-q).
-	Quiet
-)
-
 // StdinPath is the root that means standard input.
-const StdinPath = "-"
+const StdinPath = pipeline.StdinPath
 
 // stdinName is how standard input is named in output, as grep names it.
 const stdinName = "(standard input)"
@@ -57,20 +42,14 @@ const stdinName = "(standard input)"
 // Options configures a search.
 type Options struct {
 	Roots      []string
-	Matcher    *match.Matcher
+	Pipeline   *pipeline.Pipeline
 	Filter     *filter.Filter
 	Jobs       int // 0: one per CPU
 	BufSize    int // 0: scan.DefaultBufSize
 	MaxLine    int // 0: scan.DefaultMaxLine
 	Decompress bool
-	Printer    *output.Printer
-	Mode       Mode
-	MaxCount   int64 // -m: stop after this many selected lines per file; 0: no limit
-	Before     int   // -B
-	After      int   // -A
-	Invert     bool  // -v: select the lines the matcher does not
-	NoMessages bool  // -s: count unreadable paths but do not log them
-	CountLines bool  // count every line for Result.Lines (--stats); costs a pass over the data
+	NoMessages bool // -s: count unreadable paths but do not log them
+	CountLines bool // count every line for Result.Lines (--stats); costs a pass over the data
 	// OutputBuffer is how much output a worker buffers before it takes the
 	// output lock mid-file and keeps it to the end of the file; 0 means
 	// DefaultOutputBuffer.
@@ -126,6 +105,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 				}
 				w.file(ctx, p)
 			}
+			s.c.matches.Add(w.sc.Matches)
+			s.c.binary.Add(w.sc.Binary)
 		}()
 	}
 	s.produce(ctx, paths)
@@ -228,31 +209,8 @@ type worker struct {
 	s       *searcher
 	opener  *input.Opener
 	sp      *scan.Splitter
-	buf     []byte
+	sc      *pipeline.Scanner
 	holding bool // holds s.out.mu until the end of the current file
-	flushAt int
-	rec     output.Record
-	spans   []int
-
-	numbers bool // count lines: -n, or JSON output, which always has them
-
-	// per file
-	path     string
-	lines    int64 // lines before the current position (for -n)
-	selected int64
-
-	// context (-A/-B)
-	ring       []ctxLine
-	ringN      int
-	afterLeft  int
-	lastOut    int64 // line number of the last line output in this file
-	groupFirst bool  // the buffer opens with this file's first context group
-}
-
-type ctxLine struct {
-	text []byte
-	num  int64
-	off  int64
 }
 
 func (s *searcher) newWorker() *worker {
@@ -261,20 +219,11 @@ func (s *searcher) newWorker() *worker {
 		opener: input.NewOpener(s.opts.Decompress),
 		sp:     scan.NewSplitter(nil, s.opts.BufSize, s.opts.MaxLine),
 	}
-	w.flushAt = s.opts.OutputBuffer
-	if w.flushAt <= 0 {
-		w.flushAt = DefaultOutputBuffer
+	flushAt := s.opts.OutputBuffer
+	if flushAt <= 0 {
+		flushAt = DefaultOutputBuffer
 	}
-	// Allocated at full size once: growing it by append would leave the
-	// outgrown copies to the GC and raise the peak RSS; untouched pages of a
-	// fresh allocation are not resident, so a file with little output costs
-	// little.
-	w.buf = make([]byte, 0, w.flushAt+64<<10)
-	if s.opts.Before > 0 {
-		w.ring = make([]ctxLine, s.opts.Before)
-	}
-	po := s.opts.Printer.Options()
-	w.numbers = po.LineNumbers || po.Format == output.JSON
+	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
 	return w
 }
 
@@ -284,12 +233,9 @@ func (w *worker) close() {
 	}
 }
 
-// maybeFlush hands buffered output to the shared writer when it is full; the
+// flushFull hands buffered output to the shared writer when it is full; the
 // lock is then kept until the file ends so its lines stay together.
-func (w *worker) maybeFlush() {
-	if len(w.buf) < w.flushAt {
-		return
-	}
+func (w *worker) flushFull(*pipeline.Scanner) {
 	if !w.holding {
 		w.s.out.mu.Lock()
 		w.holding = true
@@ -301,16 +247,18 @@ func (w *worker) maybeFlush() {
 // whose output opens with a context group needs grep's "--" only if another
 // file's output came first, which is known only here, under the lock.
 func (w *worker) writeOut() {
-	if w.groupFirst && w.s.out.wrote {
-		w.s.out.write(w.s.opts.Printer.AppendSeparator(nil))
+	sc := w.sc
+	if sc.GroupFirst && w.s.out.wrote {
+		w.s.out.write(sc.Pipeline().Printer.AppendSeparator(nil))
 	}
-	w.groupFirst = false
-	w.s.out.write(w.buf)
-	w.buf = w.buf[:0]
+	sc.GroupFirst = false
+	w.s.out.write(sc.Buf)
+	sc.Buf = sc.Buf[:0]
 }
 
 func (w *worker) endFile() {
-	if len(w.buf) > 0 && !w.holding {
+	sc := w.sc
+	if len(sc.Buf) > 0 && !w.holding {
 		w.s.out.mu.Lock()
 		w.holding = true
 	}
@@ -319,8 +267,8 @@ func (w *worker) endFile() {
 		w.s.out.mu.Unlock()
 		w.holding = false
 	}
-	w.buf = w.buf[:0]
-	w.groupFirst = false
+	sc.Buf = sc.Buf[:0]
+	sc.GroupFirst = false
 }
 
 func (w *worker) file(ctx context.Context, path string) {
@@ -347,22 +295,13 @@ func (w *worker) file(ctx context.Context, path string) {
 		}()
 		r = rc
 	}
-	w.path, w.lines, w.selected = name, 0, 0
-	w.ringN, w.afterLeft, w.lastOut = 0, 0, 0
+	sc := w.sc
+	sc.Begin(name, "", 1)
 	w.sp.Reset(r)
 	w.s.c.files.Add(1)
-	first := true
 	for ctx.Err() == nil {
 		block, err := w.sp.Next()
 		if len(block) > 0 {
-			if first {
-				first = false
-				if scan.IsBinary(block) {
-					w.s.c.binary.Add(1)
-					w.s.opts.Log.Debug().Str("path", name).Msg("binary file skipped")
-					return
-				}
-			}
 			w.s.c.bytes.Add(int64(len(block)))
 			if w.sp.Cut() {
 				w.s.c.cut.Add(1)
@@ -375,7 +314,7 @@ func (w *worker) file(ctx context.Context, path string) {
 				}
 				w.s.c.lines.Add(n)
 			}
-			if !w.block(block, w.sp.Offset()) {
+			if !sc.Block(block, w.sp.Offset(), 0) {
 				break
 			}
 		}
@@ -387,156 +326,13 @@ func (w *worker) file(ctx context.Context, path string) {
 			break
 		}
 	}
-	switch w.s.opts.Mode {
-	case Count:
-		w.buf = w.s.opts.Printer.AppendCount(w.buf, name, w.selected)
-	case FilesWithMatches:
-		if w.selected > 0 {
-			w.buf = w.s.opts.Printer.AppendPath(w.buf, name)
-		}
+	if sc.IsBinary() {
+		w.s.opts.Log.Debug().Str("path", name).Msg("binary file skipped")
 	}
+	if sc.Pipeline().Mode == pipeline.Quiet && sc.Selected() > 0 {
+		w.s.cancel() // grep -q: the first selected line ends the search
+	}
+	sc.End()
 }
 
 var nl = []byte{'\n'}
-
-// block handles one block of whole lines starting at byte offset base. It
-// returns false when the file needs no more reading.
-func (w *worker) block(block []byte, base int64) bool {
-	if w.ring != nil || w.s.opts.After > 0 || w.s.opts.Invert {
-		return w.blockContext(block, base)
-	}
-	o := &w.s.opts
-	m := o.Matcher
-	numbers := w.numbers
-	counted := 0
-	for pos := 0; pos < len(block); {
-		start, end, rule, ok := m.Next(block, pos)
-		if !ok {
-			break
-		}
-		if numbers {
-			w.lines += int64(bytes.Count(block[counted:start], nl))
-			counted = start
-		}
-		if !w.count() {
-			return false
-		}
-		if o.Mode == Lines {
-			w.print(block[start:end], w.lines+1, base+int64(start), rule, false)
-		}
-		if o.MaxCount > 0 && w.selected >= o.MaxCount {
-			return false
-		}
-		pos = end + 1
-	}
-	if numbers {
-		w.lines += int64(bytes.Count(block[counted:], nl))
-		if block[len(block)-1] != '\n' {
-			w.lines++
-		}
-	}
-	return true
-}
-
-// count records a selected line and reports whether the file needs more
-// reading: -q stops the whole search and -l this file at the first one.
-func (w *worker) count() bool {
-	w.selected++
-	w.s.c.matches.Add(1)
-	switch w.s.opts.Mode {
-	case Quiet:
-		w.s.cancel()
-		return false
-	case FilesWithMatches:
-		return false
-	}
-	return true
-}
-
-func (w *worker) print(text []byte, num, off int64, rule int, context bool) {
-	o := &w.s.opts
-	r := &w.rec
-	r.Path, r.Line, r.Offset, r.Text, r.Context = w.path, num, off, text, context
-	r.Rule, r.Pattern, r.Spans = "", "", nil
-	if !context && rule >= 0 {
-		r.Rule = o.Matcher.RuleName(rule)
-	}
-	po := o.Printer.Options()
-	if !context && po.Format == output.JSON {
-		r.Pattern = o.Matcher.Pattern(text, rule)
-	}
-	if !context && po.Color {
-		w.spans = w.spans[:0]
-		o.Matcher.Highlight(text, rule, func(s, e int) { w.spans = append(w.spans, s, e) })
-		r.Spans = w.spans
-	}
-	if w.ring != nil || o.After > 0 {
-		switch {
-		case w.lastOut == 0:
-			w.groupFirst = true // the file's first line; decided when written: see writeOut
-		case num > w.lastOut+1:
-			w.buf = o.Printer.AppendSeparator(w.buf)
-		}
-		w.lastOut = num
-	}
-	w.buf = o.Printer.Append(w.buf, r)
-	w.maybeFlush()
-}
-
-// blockContext is the line-at-a-time path used for -A/-B/-C, which needs the
-// lines around a match, and for -v, which must look at every line. It keeps copies of the last B lines, so a match at
-// the start of a block still gets its context from the previous block.
-func (w *worker) blockContext(block []byte, base int64) bool {
-	o := &w.s.opts
-	for pos := 0; pos < len(block); {
-		end := bytes.IndexByte(block[pos:], '\n')
-		next := 0
-		if end < 0 {
-			end, next = len(block), len(block)
-		} else {
-			end += pos
-			next = end + 1
-		}
-		line := block[pos:end]
-		w.lines++
-		num, off := w.lines, base+int64(pos)
-		rule, sel := -1, false
-		if o.MaxCount == 0 || w.selected < o.MaxCount {
-			rule, sel = o.Matcher.Select(line)
-			if o.Invert {
-				rule, sel = -1, !sel
-			}
-		} else if w.afterLeft == 0 {
-			return false // after -m, grep prints the trailing context and stops
-		}
-		switch {
-		case sel:
-			if !w.count() {
-				return false
-			}
-			if o.Mode == Count {
-				pos = next
-				continue
-			}
-			for i := range w.ringN {
-				c := &w.ring[(int(num-1)-w.ringN+i)%len(w.ring)]
-				w.print(c.text, c.num, c.off, -1, true)
-			}
-			w.ringN = 0
-			w.print(line, num, off, rule, false)
-			w.afterLeft = o.After
-		case w.afterLeft > 0:
-			w.afterLeft--
-			w.print(line, num, off, -1, true)
-		case w.ring != nil:
-			c := &w.ring[int(num-1)%len(w.ring)]
-			c.text = append(c.text[:0], line...)
-			c.num, c.off = num, off
-			if w.ringN < len(w.ring) {
-				w.ringN++
-			}
-		}
-		pos = next
-	}
-	return true
-}

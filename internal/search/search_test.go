@@ -14,15 +14,16 @@ import (
 
 	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/pipeline"
 )
 
-func compile(t testing.TB, patterns ...string) *match.Matcher {
+func pipe(t testing.TB, popts output.Options, mode pipeline.Mode, patterns ...string) *pipeline.Pipeline {
 	t.Helper()
 	m, err := match.Compile([]match.Rule{{Match: patterns}}, match.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return &pipeline.Pipeline{Matcher: m, Printer: output.NewPrinter(popts), Mode: mode, MaxCount: -1, Numbers: popts.LineNumbers}
 }
 
 // TestOutputNeverInterleaves runs many workers over files with many matches
@@ -42,8 +43,8 @@ func TestOutputNeverInterleaves(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Roots: []string{root}, Matcher: compile(t, "MATCH"), Jobs: 4, BufSize: 4096, OutputBuffer: 8192,
-		Printer: output.NewPrinter(output.Options{}), Stdout: &out, Log: zerolog.Nop(),
+		Roots: []string{root}, Pipeline: pipe(t, output.Options{}, pipeline.Lines, "MATCH"), Jobs: 4, BufSize: 4096, OutputBuffer: 8192,
+		Stdout: &out, Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +93,8 @@ func TestLineNumbersAcrossBlocks(t *testing.T) {
 	for _, buf := range []int{64, 100, 4096} {
 		var out bytes.Buffer
 		_, err := Run(context.Background(), Options{
-			Roots: []string{p}, Matcher: compile(t, "hit"), Jobs: 1, BufSize: buf,
-			Printer: output.NewPrinter(output.Options{LineNumbers: true}), Stdout: &out, Log: zerolog.Nop(),
+			Roots: []string{p}, Pipeline: pipe(t, output.Options{LineNumbers: true}, pipeline.Lines, "hit"), Jobs: 1, BufSize: buf,
+			Stdout: &out, Log: zerolog.Nop(),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -112,8 +113,8 @@ func TestBinaryAndEmpty(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "text"), []byte("MATCH"), 0o644)
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Roots: []string{root}, Matcher: compile(t, "MATCH"), Jobs: 2,
-		Printer: output.NewPrinter(output.Options{}), Stdout: &out, Log: zerolog.Nop(),
+		Roots: []string{root}, Pipeline: pipe(t, output.Options{}, pipeline.Lines, "MATCH"), Jobs: 2,
+		Stdout: &out, Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -131,8 +132,8 @@ func TestWriteErrorIsReturned(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "a"), []byte("MATCH\n"), 0o644)
 	_, err := Run(context.Background(), Options{
-		Roots: []string{root}, Matcher: compile(t, "MATCH"),
-		Printer: output.NewPrinter(output.Options{}), Stdout: failWriter{}, Log: zerolog.Nop(),
+		Roots: []string{root}, Pipeline: pipe(t, output.Options{}, pipeline.Lines, "MATCH"),
+		Stdout: failWriter{}, Log: zerolog.Nop(),
 	})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v", err)
@@ -147,8 +148,8 @@ func TestQuietStopsEarly(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{
-		Roots: []string{root}, Matcher: compile(t, "MATCH"), Jobs: 1, Mode: Quiet,
-		Printer: output.NewPrinter(output.Options{}), Stdout: &out, Log: zerolog.Nop(),
+		Roots: []string{root}, Pipeline: pipe(t, output.Options{}, pipeline.Quiet, "MATCH"), Jobs: 1,
+		Stdout: &out, Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)

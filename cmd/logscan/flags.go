@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/scan"
+	"github.com/logscan/logscan/internal/watch"
+)
+
+// cli is the parsed command line. Every flag that shapes a run is a config
+// key (flagKeys), so that flags, env and YAML make one config.Config and a
+// reload builds the pipeline the way the start did; only --config,
+// --version and --help live here.
+type cli struct {
+	fs *pflag.FlagSet
+
+	configFile   string
+	help         bool
+	showVer      bool
+	withFilename string // "always" (-H), "never" (-h) or "" (neither given)
+}
+
+// flagKeys maps flag names to config keys, for the flag layer of koanf.
+var flagKeys = map[string]string{
+	"match":              "match",
+	"ignore":             "ignore",
+	"fixed-strings":      "fixed",
+	"ignore-case":        "ignore_case",
+	"invert-match":       "invert",
+	"word-regexp":        "word",
+	"line-regexp":        "line",
+	"no-messages":        "output.no_messages",
+	"line-number":        "output.line_number",
+	"count":              "output.count",
+	"files-with-matches": "output.files_with_matches",
+	"max-count":          "output.max_count",
+	"after-context":      "output.after_context",
+	"before-context":     "output.before_context",
+	"context":            "output.context",
+	"quiet":              "output.quiet",
+	"color":              "output.color",
+	"stats":              "output.stats",
+	"include":            "include",
+	"exclude":            "exclude",
+	"exclude-dir":        "exclude_dir",
+	"jobs":               "jobs",
+	"max-line":           "max_line",
+	"follow":             "follow",
+	"start-at":           "start_at",
+	"state-file":         "state_file",
+	"poll":               "poll_interval",
+	"save-interval":      "save_interval",
+	"listen":             "http.listen",
+	"log-level":          "log.level",
+	"log-format":         "log.format",
+}
+
+func newCLI(stderr io.Writer) *cli {
+	c := &cli{fs: pflag.NewFlagSet("logscan", pflag.ContinueOnError)}
+	fs := c.fs
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.StringArrayP("match", "e", nil, "select lines matching `PATTERN` (RE2 syntax); repeatable, any one selects")
+	fs.StringArray("ignore", nil, "drop selected lines matching `PATTERN`; repeatable")
+	fs.BoolP("fixed-strings", "F", false, "patterns are literal strings")
+	fs.BoolP("ignore-case", "i", false, "ignore case in patterns")
+	fs.BoolP("invert-match", "v", false, "select the lines that do not match")
+	fs.BoolP("word-regexp", "w", false, "match whole words only (the match is bounded by non-word characters or the line's ends)")
+	fs.BoolP("line-regexp", "x", false, "match whole lines only")
+	fs.BoolP("no-messages", "s", false, "do not report unreadable files on stderr (they still make the exit status 2)")
+	fs.BoolP("line-number", "n", false, "print line numbers")
+	fs.BoolP("count", "c", false, "print only a count of selected lines per file")
+	fs.BoolP("files-with-matches", "l", false, "print only the paths of files with a selected line")
+	fs.IntP("max-count", "m", config.Unset, "stop reading a file after `N` selected lines")
+	fs.IntP("after-context", "A", config.Unset, "print `N` lines after each match")
+	fs.IntP("before-context", "B", config.Unset, "print `N` lines before each match")
+	fs.IntP("context", "C", config.Unset, "print `N` lines before and after each match (-A and -B win over it)")
+	fs.BoolP("quiet", "q", false, "print nothing; exit 0 at the first selected line")
+	// -H and -h set one key, so the last of them wins, as in grep.
+	fs.VarPF(filenameFlag{c, "always"}, "with-filename", "H", "print the path with each line (default with a directory or several paths)").NoOptDefVal = "true"
+	fs.VarPF(filenameFlag{c, "never"}, "no-filename", "h", "never print paths").NoOptDefVal = "true"
+	fs.StringArray("include", nil, "search only files matching `GLOB` (base name, or a path glob with / and **); repeatable")
+	fs.StringArray("exclude", nil, "skip files matching `GLOB`; repeatable")
+	fs.StringArray("exclude-dir", nil, "skip directories matching `GLOB`; repeatable")
+	fs.String("color", "auto", "colour matches: `WHEN` is auto, always or never (auto: stdout is a terminal and NO_COLOR is unset)")
+	fs.Lookup("color").NoOptDefVal = "auto" // grep: --color alone means auto, and takes no next argument
+	fs.Bool("json", false, "print one JSON object per line (same as output.format: json)")
+	fs.Bool("stats", false, "print files, bytes, lines, matches and elapsed time on stderr")
+	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")
+	fs.Bool("no-decompress", false, "skip .gz and .zst files instead of decompressing them")
+	fs.String("max-line", config.FormatSize(scan.DefaultMaxLine), "cut lines longer than `SIZE` (the cut is counted and logged)")
+	fs.Bool("follow", false, "after the walk, follow new lines and new files")
+	fs.String("start-at", "", "where to start files the state does not know: `WHERE` is end or beginning (default: end when following, beginning for a run with --state-file)")
+	fs.String("state-file", "", "persist offsets in `PATH`: resume there on restart (also without --follow: read only what is new)")
+	fs.String("poll", "", "poll every `INTERVAL` instead of using inotify (NFS and friends)")
+	fs.String("save-interval", watch.DefaultSaveInterval.String(), "how often the state file is saved when it changed (`INTERVAL`)")
+	fs.String("listen", "", "serve /metrics, /healthz, /readyz and /matches on `ADDR` (follow mode)")
+	fs.String("log-level", "info", "diagnostics `LEVEL`: trace, debug, info, warn, error")
+	fs.String("log-format", "auto", "diagnostics `FORMAT`: auto (console on a terminal, else JSON), json or console")
+	fs.StringVar(&c.configFile, "config", "", "YAML config `FILE` (also LOGSCAN_CONFIG)")
+	fs.BoolVar(&c.showVer, "version", false, "print the version and exit")
+	fs.BoolVar(&c.help, "help", false, "show this help")
+	return c
+}
+
+// filenameFlag is -H or -h: both write output.with_filename, so the last
+// one given wins.
+type filenameFlag struct {
+	c    *cli
+	when string
+}
+
+func (f filenameFlag) String() string { return "false" }
+func (f filenameFlag) Type() string   { return "bool" }
+func (f filenameFlag) Set(v string) error {
+	if v != "true" {
+		return fmt.Errorf("takes no value")
+	}
+	f.c.withFilename = f.when
+	return nil
+}
+
+// flagLayer turns the flags that were set into the koanf flag layer.
+func (c *cli) flagLayer(args []string) (map[string]any, map[string]string, error) {
+	m := map[string]any{}
+	of := map[string]string{}
+	var err error
+	c.fs.Visit(func(f *pflag.Flag) {
+		key, ok := flagKeys[f.Name]
+		if !ok {
+			return
+		}
+		of[key] = f.Name
+		switch f.Value.Type() {
+		case "stringArray":
+			v, e := c.fs.GetStringArray(f.Name)
+			if e != nil && err == nil {
+				err = e
+			}
+			m[key] = v
+		case "bool":
+			m[key] = f.Value.String() == "true"
+		default:
+			m[key] = f.Value.String()
+		}
+	})
+	if c.withFilename != "" {
+		m["output.with_filename"] = c.withFilename
+		of["output.with_filename"] = map[string]string{"always": "with-filename", "never": "no-filename"}[c.withFilename]
+	}
+	if c.fs.Changed("no-decompress") {
+		nd, _ := c.fs.GetBool("no-decompress")
+		m["decompress"] = !nd
+		of["decompress"] = "no-decompress"
+	}
+	if j, _ := c.fs.GetBool("json"); j {
+		m["output.format"] = "json"
+		of["output.format"] = "json"
+	}
+	if len(args) > 0 {
+		m["roots"] = args
+	}
+	return m, of, err
+}

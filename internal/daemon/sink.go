@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/logscan/logscan/internal/httpapi"
+	"github.com/logscan/logscan/internal/metrics"
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/pipeline"
+	"github.com/logscan/logscan/internal/watch"
+)
+
+// flushAt is how much output the sink buffers before it writes mid-batch:
+// a first read of a large tree must not be held in memory until the batch
+// ends. Writing early is safe: offsets are committed only at Flush.
+const flushAt = 256 << 10
+
+// sink is the follower's watch.Consumer: the one pipeline's Scanner runs the
+// stages and prints, the sink writes the output and feeds /matches and the
+// metrics. Every method but setPipeline is called from the follower's
+// goroutine only.
+type sink struct {
+	out  io.Writer
+	sc   *pipeline.Scanner
+	next atomic.Pointer[pipeline.Pipeline] // a reloaded pipeline, taken at the next file
+	werr error
+
+	hub  *httpapi.Hub
+	json *output.Printer
+	jbuf []byte
+	met  *metrics.Metrics
+	// stop is called when the pipeline needs no more input (-q in follow
+	// mode, after the first selected line).
+	stop func()
+
+	// progress is called when the loop is alive (the systemd watchdog).
+	progress func()
+
+	cur   watch.File
+	begun bool
+	// rules are the current pipeline's rule metrics by rule index, the last
+	// for rule -1; pending counts the selected lines not yet flushed, so
+	// that a metric counts a written line exactly once, whatever reload
+	// happens between a read and its flush.
+	rules   []*metrics.RuleMetrics
+	pending map[*metrics.RuleMetrics]int64
+	lastHit time.Time
+	written atomic.Int64
+	files   int64 // files ended (incremental runs)
+}
+
+func newSink(out io.Writer, p *pipeline.Pipeline, met *metrics.Metrics, hub *httpapi.Hub) *sink {
+	s := &sink{out: out, hub: hub, met: met, json: output.NewPrinter(output.Options{Format: output.JSON}),
+		pending: map[*metrics.RuleMetrics]int64{}}
+	s.sc = pipeline.NewScanner(p, flushAt, s.writeFull)
+	s.sc.Now = time.Now
+	s.sc.Tap = s.tap
+	s.next.Store(p)
+	s.setRules(p)
+	return s
+}
+
+// setRules registers the rules of p with the metrics.
+func (s *sink) setRules(p *pipeline.Pipeline) {
+	names := p.RuleNames()
+	s.met.SetRules(names)
+	s.rules = s.rules[:0]
+	for _, n := range names {
+		s.rules = append(s.rules, s.met.Rule(n))
+	}
+	if len(names) > 0 && names[len(names)-1] != "" {
+		s.rules = append(s.rules, s.met.Rule(""))
+	}
+}
+
+// setPipeline swaps in a reloaded pipeline; the follower's goroutine takes
+// it at the start of the next file it reads.
+func (s *sink) setPipeline(p *pipeline.Pipeline) { s.next.Store(p) }
+
+func (s *sink) begin(f watch.File) {
+	if p := s.next.Load(); p != s.sc.Pipeline() {
+		s.sc.SetPipeline(p)
+		s.setRules(p)
+	}
+	s.cur, s.begun = f, true
+	s.sc.Begin(f.Path, f.ID(), 0)
+}
+
+// Lines implements watch.Consumer.
+func (s *sink) Lines(f watch.File, block []byte, off, line int64) error {
+	if !s.begun || f != s.cur || s.next.Load() != s.sc.Pipeline() {
+		s.begin(f)
+	}
+	more := s.sc.Block(block, off, line)
+	if s.werr != nil {
+		return s.werr
+	}
+	if s.sc.IsBinary() {
+		return watch.ErrSkipFile
+	}
+	if !more && s.sc.Pipeline().Mode == pipeline.Quiet && s.stop != nil {
+		s.stop()
+	}
+	return nil
+}
+
+// FileEnd implements watch.FileEnder: an incremental run prints -c and -l
+// at the end of each file, as a one-shot run does.
+func (s *sink) FileEnd(f watch.File) {
+	if !s.begun || f != s.cur {
+		s.begin(f)
+	}
+	s.sc.End()
+	s.begun = false
+	s.files++
+}
+
+func (s *sink) tap(r *output.Record, rule int) {
+	if s.hub.Clients() > 0 {
+		s.jbuf = s.json.Append(s.jbuf[:0], r)
+		s.hub.Publish(r.Rule, s.jbuf)
+	}
+	idx := rule
+	if idx < 0 || idx >= len(s.rules) {
+		idx = len(s.rules) - 1
+	}
+	s.pending[s.rules[idx]]++
+	s.lastHit = r.Time
+}
+
+// writeFull writes the Scanner's buffer when it is full, mid-batch.
+func (s *sink) writeFull(sc *pipeline.Scanner) {
+	if s.werr != nil || len(sc.Buf) == 0 {
+		sc.Buf = sc.Buf[:0]
+		return
+	}
+	if _, err := s.out.Write(sc.Buf); err != nil {
+		s.werr = fmt.Errorf("writing output: %w", err)
+	}
+	sc.Buf = sc.Buf[:0]
+}
+
+// Flush implements watch.Consumer.
+func (s *sink) Flush() error {
+	s.writeFull(s.sc)
+	if s.werr != nil {
+		return s.werr
+	}
+	for rm, n := range s.pending {
+		for range n {
+			rm.Match(s.lastHit)
+		}
+	}
+	clear(s.pending)
+	s.written.Store(s.sc.Matches)
+	return nil
+}
+
+// Beat implements watch.Heartbeat: the follower's loop is alive.
+func (s *sink) Beat() {
+	if s.progress != nil {
+		s.progress()
+	}
+}

@@ -1,0 +1,203 @@
+// Package pipeline is logscan's one chain of stages and its printers, shared
+// by every mode: a one-shot tree scan, an incremental run and a follower are
+// sources that hand it blocks of whole lines; it selects lines (match,
+// ignore, -i, -F, -w, -x, -v) and prints them (grep text or JSON, -n, -c,
+// -l, -m, -q, context, colour) into a caller's buffer.
+//
+// [Compile] is the only place where a [config.Config] becomes a pipeline,
+// and a SIGHUP reload goes through it exactly as the start does. It may read
+// the config, stat the roots (for grep's file name rule) and look at the
+// terminal; it does no I/O on the logs themselves.
+//
+// # Stages
+//
+// A [Scanner] runs the stages over one file at a time. The select stage
+// keeps the matcher's block-level literal prefilter: it searches the whole
+// block for the next candidate and touches only the lines around a hit, so
+// a file costs one pass, not a call per line. Only -v and context, which
+// must see every line, walk the block line by line. The seams for the
+// stages to come (multiline joining, parsing, field filters) are between
+// select and print, in Scanner.block and Scanner.blockLines.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/match"
+	"github.com/logscan/logscan/internal/output"
+)
+
+// StdinPath is the root that means standard input.
+const StdinPath = "-"
+
+// Mode is what a Scanner prints for each file.
+type Mode int
+
+const (
+	// Lines prints selected lines (and context).
+	Lines Mode = iota
+	// Count prints the number of selected lines per file (-c).
+	Count
+	// FilesWithMatches prints the path of each file with a selected line (-l).
+	FilesWithMatches
+	// Quiet prints nothing and stops at the first selected line (-q).
+	Quiet
+)
+
+// Pipeline is a compiled configuration: immutable, and shared by every
+// Scanner of a run. A reload compiles a new one.
+type Pipeline struct {
+	Matcher  *match.Matcher
+	Printer  *output.Printer
+	Invert   bool  // -v: select the lines the matcher does not
+	Mode     Mode  // what is printed per file
+	MaxCount int64 // -m; -1: no limit
+	Before   int   // -B
+	After    int   // -A
+	// Numbers says whether line numbers are counted: -n, or JSON, which
+	// carries them whenever they are known.
+	Numbers bool
+}
+
+// Env is what Compile needs besides the config: where the output goes.
+type Env struct {
+	Stdout io.Writer
+	// Getenv reads NO_COLOR; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Compile builds the pipeline of cfg. A bad pattern is a *config.Error
+// naming the flag or config key it came from.
+func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
+	m, err := compileRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	format, ok := output.ParseFormat(cfg.OutputFormat)
+	if !ok {
+		return nil, &config.Error{Where: "config key output.format", Value: cfg.OutputFormat, Msg: "want text or json"}
+	}
+	o := cfg.Output
+	p := &Pipeline{Matcher: m, Invert: cfg.Invert, MaxCount: int64(o.MaxCount)}
+	p.Before, p.After = o.ContextLines()
+	switch {
+	case o.Quiet:
+		p.Mode = Quiet
+	case o.FilesWithMatches:
+		p.Mode = FilesWithMatches
+	case o.Count:
+		p.Mode = Count
+	}
+	if p.Mode != Lines {
+		p.Before, p.After = 0, 0 // grep prints no context with -c, -l or -q
+	}
+	popts := output.Options{
+		Format:      format,
+		Filename:    ShowFilenames(o.WithFilename, cfg.Roots),
+		LineNumbers: o.LineNumbers,
+		Color:       useColor(o.Color, format, env),
+	}
+	p.Printer = output.NewPrinter(popts)
+	p.Numbers = popts.LineNumbers || format == output.JSON
+	return p, nil
+}
+
+// compileRules builds the matcher, naming the flag or key of a bad pattern.
+func compileRules(cfg *config.Config) (*match.Matcher, error) {
+	rules := make([]match.Rule, 0, len(cfg.Rules)+1)
+	for _, r := range cfg.Rules {
+		rules = append(rules, match.Rule{Name: r.Name, Match: r.Match, Ignore: r.Ignore, IgnoreCase: r.IgnoreCase, Fixed: r.Fixed})
+	}
+	flagRule := -1
+	if len(cfg.Match) > 0 {
+		flagRule = len(rules)
+		rules = append(rules, match.Rule{Match: cfg.Match})
+	}
+	m, err := match.Compile(rules, match.Options{
+		Ignore: cfg.Ignore, IgnoreCase: cfg.IgnoreCase, Fixed: cfg.Fixed,
+		Word: cfg.Word, Line: cfg.Line,
+	})
+	var pe *match.PatternError
+	if errors.As(err, &pe) {
+		where := fmt.Sprintf("config key rules[%d].%s[%d]", pe.Rule, pe.Field, pe.Index)
+		switch {
+		case pe.Rule < 0 || pe.Rule >= len(rules):
+			where = fmt.Sprintf("--ignore[%d] (config key ignore)", pe.Index)
+		case pe.Rule == flagRule:
+			where = fmt.Sprintf("--match[%d] (config key match)", pe.Index)
+		case pe.RuleName != "":
+			where += fmt.Sprintf(" (rule %q)", pe.RuleName)
+		}
+		return nil, &config.Error{Where: where, Value: pe.Pattern, Msg: "bad pattern: " + pe.Err.Error()}
+	}
+	return m, err
+}
+
+// RuleNames lists the matcher's rules for the metrics, with "" (unnamed)
+// for rule -1 when there are no rules at all.
+func (p *Pipeline) RuleNames() []string {
+	m := p.Matcher
+	names := make([]string, 0, m.NumRules()+1)
+	for i := range m.NumRules() {
+		names = append(names, m.RuleName(i))
+	}
+	if len(names) == 0 {
+		names = append(names, "")
+	}
+	return names
+}
+
+// ShowFilenames follows grep: paths are printed when there is more than one
+// root or any root is a directory, unless -H or -h says otherwise.
+func ShowFilenames(when string, roots []string) bool {
+	switch {
+	case when == "never":
+		return false
+	case when == "always":
+		return true
+	case len(roots) != 1:
+		return len(roots) > 1
+	case roots[0] == StdinPath:
+		return false
+	}
+	st, err := os.Stat(roots[0])
+	return err == nil && st.IsDir()
+}
+
+func useColor(when string, format output.Format, env Env) bool {
+	if format == output.JSON {
+		return false
+	}
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	getenv := env.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("NO_COLOR") != "" {
+		return false
+	}
+	return IsTerminal(env.Stdout)
+}
+
+// IsTerminal reports whether w is a terminal. A character-device check is
+// not enough: /dev/null is one too, and colouring output nobody sees costs
+// a regexp run per line.
+func IsTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,321 @@
+package pipeline
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/scan"
+)
+
+// Scanner runs the stages over one file at a time and prints into its own
+// buffer. One goroutine owns a Scanner: a one-shot worker, or the follower's
+// sink. Nothing on its hot path allocates: the buffer is allocated once, and
+// the context ring keeps its lines' backing arrays.
+type Scanner struct {
+	p *Pipeline
+
+	// Buf is the output printed so far; the owner writes it out and resets
+	// it, in Flush or in the callback given to NewScanner.
+	Buf     []byte
+	flushAt int
+	flush   func(s *Scanner)
+	// Tap, if set, sees every selected line's record after it is printed:
+	// the follower's /matches stream and metrics. It must not keep it.
+	Tap func(r *output.Record, rule int)
+	// Now, if set, stamps records with the time they were read (follow mode).
+	Now func() time.Time
+
+	rec   output.Record
+	spans []int
+
+	// per file
+	name     string
+	fileID   string
+	lines    int64 // lines before the current position
+	numbered bool  // lines is known (the file was read from its start)
+	selected int64
+	stopped  bool // the file needs no more reading
+	binary   bool
+	started  bool // a block was seen: the binary check is done
+
+	// context (-A/-B)
+	ring       []ctxLine
+	ringN      int
+	afterLeft  int
+	lastOut    int64 // line number of the last line printed in this file
+	GroupFirst bool  // the buffer opens with this file's first context group
+	// Matches counts the selected lines of every file.
+	Matches int64
+	// Binary counts the files skipped as binary.
+	Binary int64
+}
+
+type ctxLine struct {
+	text []byte
+	num  int64
+	off  int64
+}
+
+// NewScanner returns a Scanner for p whose buffer holds flushAt bytes; when
+// it is fuller than that after a line, flush is called to write it out.
+func NewScanner(p *Pipeline, flushAt int, flush func(s *Scanner)) *Scanner {
+	s := &Scanner{p: p, flushAt: flushAt, flush: flush}
+	// Allocated at full size once: growing it by append would leave the
+	// outgrown copies to the GC and raise the peak RSS; untouched pages of a
+	// fresh allocation are not resident, so a file with little output costs
+	// little.
+	s.Buf = make([]byte, 0, flushAt+64<<10)
+	s.setPipeline(p)
+	return s
+}
+
+// Pipeline returns the pipeline the Scanner runs.
+func (s *Scanner) Pipeline() *Pipeline { return s.p }
+
+// SetPipeline swaps in a reloaded pipeline; it takes effect at the next
+// Begin.
+func (s *Scanner) SetPipeline(p *Pipeline) { s.setPipeline(p) }
+
+func (s *Scanner) setPipeline(p *Pipeline) {
+	s.p = p
+	if p.Before > 0 {
+		if len(s.ring) != p.Before {
+			s.ring = make([]ctxLine, p.Before)
+		}
+	} else {
+		s.ring = nil
+	}
+}
+
+// Begin starts a file named name (fileID is its device:inode in follow
+// mode, else ""). line is the number of its next line, 1 at the start of
+// the file, 0 when unknown.
+func (s *Scanner) Begin(name, fileID string, line int64) {
+	s.name, s.fileID = name, fileID
+	s.lines, s.numbered = max(line-1, 0), line > 0
+	s.selected, s.stopped, s.binary, s.started = 0, false, false, false
+	s.ringN, s.afterLeft, s.lastOut = 0, 0, 0
+	s.GroupFirst = false
+}
+
+// Name is the current file's name.
+func (s *Scanner) Name() string { return s.name }
+
+// Selected is the number of lines selected in the current file.
+func (s *Scanner) Selected() int64 { return s.selected }
+
+// Stopped reports whether the current file needs no more reading: -l, -m
+// or -q are satisfied, or it is binary.
+func (s *Scanner) Stopped() bool { return s.stopped }
+
+// IsBinary reports whether the current file was found to be binary.
+func (s *Scanner) IsBinary() bool { return s.binary }
+
+// Block runs the stages over a block of whole lines that starts at byte
+// offset base of the file; line is the number of its first line when the
+// source knows it (0: continue counting, or unknown). It reports false when
+// the file needs no more reading.
+func (s *Scanner) Block(block []byte, base, line int64) bool {
+	if s.stopped || len(block) == 0 {
+		return !s.stopped
+	}
+	if !s.started {
+		s.started = true
+		// Only a file's head decides, as in grep and ripgrep: a follower
+		// that starts a file at its end has no head to look at.
+		if base == 0 && scan.IsBinary(block) {
+			s.binary, s.stopped = true, true
+			s.Binary++
+			return false
+		}
+	}
+	if line > 0 {
+		s.lines, s.numbered = line-1, true
+	}
+	if s.p.MaxCount == 0 {
+		s.stopped = true // grep -m 0 reads nothing
+		return false
+	}
+	var ok bool
+	if s.ring != nil || s.p.After > 0 || s.p.Invert {
+		ok = s.blockLines(block, base)
+	} else {
+		ok = s.block(block, base)
+	}
+	if !ok {
+		s.stopped = true
+	}
+	return ok
+}
+
+// End prints what is printed at the end of a file: its count (-c) or its
+// name (-l).
+func (s *Scanner) End() {
+	if s.binary {
+		return
+	}
+	switch s.p.Mode {
+	case Count:
+		s.Buf = s.p.Printer.AppendCount(s.Buf, s.name, s.selected)
+	case FilesWithMatches:
+		if s.selected > 0 {
+			s.Buf = s.p.Printer.AppendPath(s.Buf, s.name)
+		}
+	}
+	s.maybeFlush()
+}
+
+var nl = []byte{'\n'}
+
+// block is the select stage with the block-level prefilter: the matcher
+// finds the next selected line in the whole block.
+func (s *Scanner) block(block []byte, base int64) bool {
+	p := s.p
+	m := p.Matcher
+	numbers := p.Numbers && s.numbered
+	counted := 0
+	for pos := 0; pos < len(block); {
+		start, end, rule, ok := m.Next(block, pos)
+		if !ok {
+			break
+		}
+		if numbers {
+			s.lines += int64(bytes.Count(block[counted:start], nl))
+			counted = start
+		}
+		if !s.count() {
+			return false
+		}
+		if p.Mode == Lines {
+			s.print(block[start:end], s.lines+1, base+int64(start), rule, false)
+		}
+		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
+			return false
+		}
+		pos = end + 1
+	}
+	if numbers {
+		s.lines += int64(bytes.Count(block[counted:], nl))
+		if block[len(block)-1] != '\n' {
+			s.lines++
+		}
+	}
+	return true
+}
+
+// count records a selected line and reports whether the file needs more
+// reading: -q and -l stop at the first one.
+func (s *Scanner) count() bool {
+	s.selected++
+	s.Matches++
+	switch s.p.Mode {
+	case Quiet, FilesWithMatches:
+		return false
+	}
+	return true
+}
+
+func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
+	p := s.p
+	r := &s.rec
+	r.Path, r.FileID, r.Line, r.Offset, r.Text, r.Context = s.name, s.fileID, num, off, text, context
+	if !s.numbered {
+		r.Line = 0
+	}
+	r.Rule, r.Pattern, r.Spans = "", "", nil
+	if s.Now != nil {
+		r.Time = s.Now()
+	}
+	if !context && rule >= 0 {
+		r.Rule = p.Matcher.RuleName(rule)
+	}
+	po := p.Printer.Options()
+	if !context && (po.Format == output.JSON || s.Tap != nil) {
+		r.Pattern = p.Matcher.Pattern(text, rule)
+	}
+	if !context && po.Color {
+		s.spans = s.spans[:0]
+		p.Matcher.Highlight(text, rule, func(a, b int) { s.spans = append(s.spans, a, b) })
+		r.Spans = s.spans
+	}
+	if s.ring != nil || p.After > 0 {
+		switch {
+		case s.lastOut == 0:
+			s.GroupFirst = true // the file's first group: see WroteGroup
+		case num > s.lastOut+1:
+			s.Buf = p.Printer.AppendSeparator(s.Buf)
+		}
+		s.lastOut = num
+	}
+	s.Buf = p.Printer.Append(s.Buf, r)
+	if !context && s.Tap != nil {
+		s.Tap(r, rule)
+	}
+	s.maybeFlush()
+}
+
+func (s *Scanner) maybeFlush() {
+	if len(s.Buf) >= s.flushAt && s.flush != nil {
+		s.flush(s)
+	}
+}
+
+// blockLines is the line-at-a-time path used for -A/-B/-C, which needs the
+// lines around a match, and for -v, which must look at every line. It keeps
+// copies of the last B lines, so a match at the start of a block still gets
+// its context from the previous block.
+func (s *Scanner) blockLines(block []byte, base int64) bool {
+	p := s.p
+	for pos := 0; pos < len(block); {
+		end := bytes.IndexByte(block[pos:], '\n')
+		next := 0
+		if end < 0 {
+			end, next = len(block), len(block)
+		} else {
+			end += pos
+			next = end + 1
+		}
+		line := block[pos:end]
+		s.lines++
+		num, off := s.lines, base+int64(pos)
+		rule, sel := -1, false
+		if p.MaxCount < 0 || s.selected < p.MaxCount {
+			rule, sel = p.Matcher.Select(line)
+			if p.Invert {
+				rule, sel = -1, !sel
+			}
+		} else if s.afterLeft == 0 {
+			return false // after -m, grep prints the trailing context and stops
+		}
+		switch {
+		case sel:
+			if !s.count() {
+				return false
+			}
+			if p.Mode == Count {
+				pos = next
+				continue
+			}
+			for i := range s.ringN {
+				c := &s.ring[(int(num-1)-s.ringN+i)%len(s.ring)]
+				s.print(c.text, c.num, c.off, -1, true)
+			}
+			s.ringN = 0
+			s.print(line, num, off, rule, false)
+			s.afterLeft = p.After
+		case s.afterLeft > 0:
+			s.afterLeft--
+			s.print(line, num, off, -1, true)
+		case s.ring != nil:
+			c := &s.ring[int(num-1)%len(s.ring)]
+			c.text = append(c.text[:0], line...)
+			c.num, c.off = num, off
+			if s.ringN < len(s.ring) {
+				s.ringN++
+			}
+		}
+		pos = next
+	}
+	return true
+}
