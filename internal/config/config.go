@@ -76,6 +76,7 @@ type Config struct {
 	Warnings []string
 
 	flagOf map[string]string // key → flag name, for the keys flags set
+	given  map[string]bool   // keys set by a layer other than the defaults
 }
 
 // Error is a configuration error that names what is at fault.
@@ -187,6 +188,12 @@ func Load(src Sources) (*Config, error) {
 	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
 	}
+	given := map[string]bool{}
+	note := func(l *koanf.Koanf) {
+		for key := range l.All() {
+			given[key] = true
+		}
+	}
 	if src.File != "" {
 		fk := koanf.New(".")
 		if err := fk.Load(file.Provider(src.File), yaml.Parser()); err != nil {
@@ -198,6 +205,7 @@ func Load(src Sources) (*Config, error) {
 		if err := k.Merge(fk); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", src.File, err)
 		}
+		note(fk)
 	}
 	var warnings []string
 	ek, err := envLayer(src.Environ, &warnings)
@@ -207,6 +215,7 @@ func Load(src Sources) (*Config, error) {
 	if err := k.Merge(ek); err != nil {
 		return nil, fmt.Errorf("environment: %w", err)
 	}
+	note(ek)
 	if len(src.Flags) > 0 {
 		fl := koanf.New(".")
 		if err := fl.Load(confmap.Provider(src.Flags, "."), nil); err != nil {
@@ -215,6 +224,7 @@ func Load(src Sources) (*Config, error) {
 		if err := k.Merge(fl); err != nil {
 			return nil, fmt.Errorf("flags: %w", err)
 		}
+		note(fl)
 	}
 	c, err := decode(k, src)
 	if err != nil {
@@ -222,6 +232,7 @@ func Load(src Sources) (*Config, error) {
 	}
 	c.Source = src.File
 	c.Warnings = warnings
+	c.given = given
 	c.flagOf = map[string]string{}
 	for key, name := range src.FlagOf {
 		if _, set := src.Flags[key]; set {

@@ -139,6 +139,8 @@ var modeRules = []modeRule{
 		"only a follower polls; add --follow"},
 	{"http.listen", func(c *Config) bool { return c.HTTPListen != "" }, []Mode{OneShot, Incremental},
 		"the HTTP endpoints serve a running follower; add --follow"},
+	{"save_interval", func(c *Config) bool { return c.given["save_interval"] }, []Mode{OneShot},
+		"a one-shot run saves no state; add --state-file"},
 }
 
 // CheckMode refuses settings that do not work in the mode c runs in, naming
