@@ -22,41 +22,52 @@ type cli struct {
 	help         bool
 	showVer      bool
 	withFilename string // "always" (-H), "never" (-h) or "" (neither given)
+	patternFiles []string
+	refused      error // the error of a refused grep flag, said once and plainly
+	y            bool
 }
 
 // flagKeys maps flag names to config keys, for the flag layer of koanf.
 var flagKeys = map[string]string{
-	"match":              "match",
-	"ignore":             "ignore",
-	"fixed-strings":      "fixed",
-	"ignore-case":        "ignore_case",
-	"invert-match":       "invert",
-	"word-regexp":        "word",
-	"line-regexp":        "line",
-	"no-messages":        "output.no_messages",
-	"line-number":        "output.line_number",
-	"count":              "output.count",
-	"files-with-matches": "output.files_with_matches",
-	"max-count":          "output.max_count",
-	"after-context":      "output.after_context",
-	"before-context":     "output.before_context",
-	"context":            "output.context",
-	"quiet":              "output.quiet",
-	"color":              "output.color",
-	"stats":              "output.stats",
-	"include":            "include",
-	"exclude":            "exclude",
-	"exclude-dir":        "exclude_dir",
-	"jobs":               "jobs",
-	"max-line":           "max_line",
-	"follow":             "follow",
-	"start-at":           "start_at",
-	"state-file":         "state_file",
-	"poll":               "poll_interval",
-	"save-interval":      "save_interval",
-	"listen":             "http.listen",
-	"log-level":          "log.level",
-	"log-format":         "log.format",
+	"match":               "match",
+	"ignore":              "ignore",
+	"fixed-strings":       "fixed",
+	"ignore-case":         "ignore_case",
+	"invert-match":        "invert",
+	"word-regexp":         "word",
+	"line-regexp":         "line",
+	"no-messages":         "output.no_messages",
+	"line-number":         "output.line_number",
+	"count":               "output.count",
+	"files-with-matches":  "output.files_with_matches",
+	"max-count":           "output.max_count",
+	"after-context":       "output.after_context",
+	"before-context":      "output.before_context",
+	"context":             "output.context",
+	"quiet":               "output.quiet",
+	"color":               "output.color",
+	"stats":               "output.stats",
+	"include":             "include",
+	"exclude":             "exclude",
+	"exclude-dir":         "exclude_dir",
+	"jobs":                "jobs",
+	"max-line":            "max_line",
+	"follow":              "follow",
+	"start-at":            "start_at",
+	"state-file":          "state_file",
+	"poll":                "poll_interval",
+	"save-interval":       "save_interval",
+	"listen":              "http.listen",
+	"log-level":           "log.level",
+	"log-format":          "log.format",
+	"only-matching":       "output.only_matching",
+	"files-without-match": "output.files_without_match",
+	"byte-offset":         "output.byte_offset",
+	"null":                "output.null",
+	"line-buffered":       "output.line_buffered",
+	"label":               "output.label",
+	"group-separator":     "output.group_separator",
+	"no-group-separator":  "output.no_group_separator",
 }
 
 func newCLI(stderr io.Writer) *cli {
@@ -65,6 +76,7 @@ func newCLI(stderr io.Writer) *cli {
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	fs.StringArrayP("match", "e", nil, "select lines matching `PATTERN` (RE2 syntax); repeatable, any one selects")
+	fs.StringArrayVarP(&c.patternFiles, "file", "f", nil, "read patterns from `FILE`, one per line (- is standard input); repeatable")
 	fs.StringArray("ignore", nil, "drop selected lines matching `PATTERN`; repeatable")
 	fs.BoolP("fixed-strings", "F", false, "patterns are literal strings")
 	fs.BoolP("ignore-case", "i", false, "ignore case in patterns")
@@ -80,6 +92,14 @@ func newCLI(stderr io.Writer) *cli {
 	fs.IntP("before-context", "B", config.Unset, "print `N` lines before each match")
 	fs.IntP("context", "C", config.Unset, "print `N` lines before and after each match (-A and -B win over it)")
 	fs.BoolP("quiet", "q", false, "print nothing; exit 0 at the first selected line")
+	fs.BoolP("only-matching", "o", false, "print only the matched parts of a line, each on its own line")
+	fs.BoolP("files-without-match", "L", false, "print only the paths of files without a selected line")
+	fs.BoolP("byte-offset", "b", false, "print the byte offset of each line (with -o, of each match) before it")
+	fs.BoolP("null", "Z", false, "print a NUL byte instead of the character after a path")
+	fs.Bool("line-buffered", false, "write each output line at once, not in blocks")
+	fs.String("label", "(standard input)", "name standard input `LABEL` in the output")
+	fs.String("group-separator", "--", "print `SEP` between context groups")
+	fs.Bool("no-group-separator", false, "print nothing between context groups")
 	// -H and -h set one key, so the last of them wins, as in grep.
 	fs.VarPF(filenameFlag{c, "always"}, "with-filename", "H", "print the path with each line (default with a directory or several paths)").NoOptDefVal = "true"
 	fs.VarPF(filenameFlag{c, "never"}, "no-filename", "h", "never print paths").NoOptDefVal = "true"
@@ -93,7 +113,7 @@ func newCLI(stderr io.Writer) *cli {
 	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")
 	fs.Bool("no-decompress", false, "skip .gz and .zst files instead of decompressing them")
 	fs.String("max-line", config.FormatSize(scan.DefaultMaxLine), "cut lines longer than `SIZE` (the cut is counted and logged)")
-	fs.Bool("follow", false, "after the walk, follow new lines and new files")
+	fs.Bool("follow", false, "after the walk, follow new lines and new files (no short form: -f is grep's --file)")
 	fs.String("start-at", "", "where to start files the state does not know: `WHERE` is end or beginning (default: end when following, beginning for a run with --state-file)")
 	fs.String("state-file", "", "persist offsets in `PATH`: resume there on restart (also without --follow: read only what is new)")
 	fs.String("poll", "", "poll every `INTERVAL` instead of using inotify (NFS and friends)")
@@ -104,7 +124,51 @@ func newCLI(stderr io.Writer) *cli {
 	fs.StringVar(&c.configFile, "config", "", "YAML config `FILE` (also LOGSCAN_CONFIG)")
 	fs.BoolVar(&c.showVer, "version", false, "print the version and exit")
 	fs.BoolVar(&c.help, "help", false, "show this help")
+	c.grepCompat()
 	return c
+}
+
+// grepCompat accepts grep's flags that change nothing here, and refuses
+// those logscan cannot honour with the reason, rather than "unknown flag".
+func (c *cli) grepCompat() {
+	fs := c.fs
+	fs.BoolP("recursive", "r", false, "search directories recursively (always on)")
+	fs.BoolP("extended-regexp", "E", false, "patterns are extended regexps (always: RE2 is ERE-like)")
+	fs.BoolP("skip-binary", "I", false, "skip binary files (the default below a root)")
+	fs.BoolP("text", "a", false, "also search binary files, as text")
+	fs.BoolVarP(&c.y, "y", "y", false, "same as -i")
+	fs.Bool("no-ignore-case", false, "do not ignore case (undoes -i and ignore_case)")
+	refuse := map[string]struct{ short, why string }{
+		"dereference-recursive": {"R", "logscan never follows a symlink below a root; use -r (the default)"},
+		"perl-regexp":           {"P", "Perl regexps are not supported: patterns are RE2 (Go regexp), which has no backreferences or lookaround"},
+		"basic-regexp":          {"G", "basic regexps are not supported: patterns are RE2, like grep -E (write a|b, not a\\|b)"},
+	}
+	for name, r := range refuse {
+		fs.VarPF(refusedFlag{c, name, r.short, r.why}, name, r.short, r.why).NoOptDefVal = "true"
+	}
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "colour" {
+			name = "color"
+		}
+		return pflag.NormalizedName(name)
+	})
+	for _, name := range []string{"recursive", "extended-regexp", "skip-binary", "y"} {
+		fs.Lookup(name).Hidden = true
+	}
+}
+
+// refusedFlag is a grep flag logscan does not support: setting it is an
+// error that says why.
+type refusedFlag struct {
+	c                *cli
+	name, short, why string
+}
+
+func (f refusedFlag) String() string { return "false" }
+func (f refusedFlag) Type() string   { return "bool" }
+func (f refusedFlag) Set(string) error {
+	f.c.refused = fmt.Errorf("flag -%s (--%s) is not supported: %s", f.short, f.name, f.why)
+	return f.c.refused
 }
 
 // filenameFlag is -H or -h: both write output.with_filename, so the last
@@ -151,6 +215,18 @@ func (c *cli) flagLayer(args []string) (map[string]any, map[string]string, error
 	if c.withFilename != "" {
 		m["output.with_filename"] = c.withFilename
 		of["output.with_filename"] = map[string]string{"always": "with-filename", "never": "no-filename"}[c.withFilename]
+	}
+	if c.y {
+		m["ignore_case"] = true
+		of["ignore_case"] = "ignore-case"
+	}
+	if c.fs.Changed("no-ignore-case") {
+		m["ignore_case"] = false
+		of["ignore_case"] = "no-ignore-case"
+	}
+	if a, _ := c.fs.GetBool("text"); a {
+		m["binary"] = "text"
+		of["binary"] = "text"
 	}
 	if c.fs.Changed("no-decompress") {
 		nd, _ := c.fs.GetBool("no-decompress")

@@ -51,7 +51,12 @@ func buildVersion() string {
 
 const usageHead = `logscan: scan and follow log files.
 
-Usage: logscan [flags] [PATH ...]    (PATH "-" is standard input; default "." or piped stdin)
+Usage: logscan [flags] PATTERN [PATH ...]
+       logscan [flags] -e PATTERN ... [PATH ...]     (or -f FILE, or rules in --config)
+
+The first operand is the pattern unless -e, -f, the config or LOGSCAN_MATCH gives
+one; then every operand is a PATH. PATH "-" is standard input; with no PATH,
+logscan reads piped standard input, or searches ".".
 
 Examples:
   logscan /var/log --match ERROR                 lines with ERROR, like grep -r (.gz and .zst included)
@@ -70,21 +75,45 @@ Flags:
 
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, usageHead)
-	fmt.Fprint(w, c.fs.FlagUsagesWrapped(100))
+	fmt.Fprint(w, c.flagUsages(100))
 	fmt.Fprintf(w, "\nEvery config key can also be set as LOGSCAN_<KEY>, e.g. LOGSCAN_ROOTS=/var/log,/srv/logs.\n")
 }
 
 // load parses args and reads every config layer. The start and every SIGHUP
 // reload call it, so that a reload builds exactly what the start built.
-func load(args, environ []string, stderr io.Writer) (*cli, *config.Config, error) {
+// stdin is read for -f -; a reload passes nil.
+func load(args, environ []string, stdin io.Reader, stderr io.Writer) (*cli, *config.Config, error) {
 	c := newCLI(stderr)
 	c.fs.Usage = func() {}
-	if err := c.fs.Parse(args); err != nil {
-		return c, nil, err
+	if err := c.fs.Parse(contextNumArgs(c.fs, args)); err != nil {
+		return c, nil, c.explain(err)
 	}
 	if c.help || c.showVer {
 		return c, nil, nil
 	}
+	filePatterns, err := readPatternFiles(c.patternFiles, stdin)
+	if err != nil {
+		return c, nil, err
+	}
+	cfg, err := c.loadLayers(c.fs.Args(), environ, filePatterns)
+	if err != nil || c.fs.Changed("match") || len(c.patternFiles) > 0 || len(cfg.Rules) > 0 || len(cfg.Match) > 0 {
+		return c, cfg, err
+	}
+	// No pattern from -e, -f, the config or the environment: the first
+	// operand is the pattern, as in grep and ripgrep.
+	operands := c.fs.Args()
+	if len(operands) == 0 {
+		return c, nil, errNoPattern
+	}
+	cfg, err = c.loadLayers(operands[1:], environ, []string{operands[0]})
+	return c, cfg, err
+}
+
+var errNoPattern = errors.New("no pattern: give PATTERN, -e PATTERN, -f FILE, or rules or match in the config (-e '' selects every line)")
+
+// loadLayers reads the config layers with operands as the roots and
+// patterns added to the flags' -e patterns.
+func (c *cli) loadLayers(operands, environ, patterns []string) (*config.Config, error) {
 	file := c.configFile
 	var env []string
 	for _, kv := range environ {
@@ -96,12 +125,18 @@ func load(args, environ []string, stderr io.Writer) (*cli, *config.Config, error
 		}
 		env = append(env, kv)
 	}
-	flags, flagOf, err := c.flagLayer(c.fs.Args())
+	flags, flagOf, err := c.flagLayer(operands)
 	if err != nil {
-		return c, nil, err
+		return nil, err
 	}
-	cfg, err := config.Load(config.Sources{File: file, Environ: env, Flags: flags, FlagOf: flagOf})
-	return c, cfg, err
+	if patterns != nil {
+		e, _ := flags["match"].([]string)
+		flags["match"] = append(e, patterns...)
+		if _, ok := flagOf["match"]; !ok {
+			flagOf["match"] = "file"
+		}
+	}
+	return config.Load(config.Sources{File: file, Environ: env, Flags: flags, FlagOf: flagOf})
 }
 
 func newLogger(cfg *config.Config, stderr io.Writer) zerolog.Logger {
@@ -139,7 +174,7 @@ func stdinIsData(stdin io.Reader) bool {
 }
 
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c, cfg, err := load(args, environ, stderr)
+	c, cfg, err := load(args, environ, stdin, stderr)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "logscan: %v\nRun 'logscan --help' for usage.\n", err)
@@ -162,13 +197,14 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	env := pipeline.Env{Stdout: stdout}
 	if cfg.Mode() != config.OneShot {
 		reload := func() (*config.Config, error) {
-			_, next, err := load(args, environ, io.Discard)
+			_, next, err := load(args, environ, nil, io.Discard)
 			return next, err
 		}
 		return runDaemon(ctx, cfg, env, reload, log, stdout, stderr)
 	}
+	trimDot := false
 	if len(cfg.Roots) == 0 {
-		cfg.Roots = []string{"."}
+		cfg.Roots, trimDot = []string{"."}, true
 		if stdinIsData(stdin) {
 			cfg.Roots = []string{search.StdinPath}
 		}
@@ -178,22 +214,49 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "logscan: %v\n", err)
 		return exitError
 	}
-	return runOnce(ctx, cfg, p, log, stdin, stdout, stderr)
+	return runOnce(ctx, cfg, p, trimDot, log, stdin, stdout, stderr)
 }
 
-func runOnce(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, log zerolog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
+// outputFile is stdout when it is a regular file, which must not be read
+// as input.
+func outputFile(stdout io.Writer) os.FileInfo {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	return fi
+}
+
+// outputBuffer is how much output is buffered before it is written: 0 for
+// the default, 1 (every line) with --line-buffered.
+func outputBuffer(cfg *config.Config) int {
+	if cfg.Output.LineBuffered {
+		return 1
+	}
+	return 0
+}
+
+func runOnce(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, trimDot bool, log zerolog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
 	res, err := search.Run(ctx, search.Options{
-		Roots:      cfg.Roots,
-		Pipeline:   p,
-		Filter:     filter.New(cfg.Include, cfg.Exclude, cfg.ExcludeDir),
-		Jobs:       cfg.Jobs,
-		MaxLine:    cfg.MaxLine,
-		Decompress: cfg.Decompress,
-		NoMessages: cfg.Output.NoMessages,
-		CountLines: cfg.Output.Stats,
-		Stdout:     stdout,
-		Stdin:      stdin,
-		Log:        log,
+		Label:        cfg.Output.Label,
+		TrimDot:      trimDot,
+		Avoid:        outputFile(stdout),
+		OutputBuffer: outputBuffer(cfg),
+		Roots:        cfg.Roots,
+		Pipeline:     p,
+		Filter:       filter.New(cfg.Include, cfg.Exclude, cfg.ExcludeDir),
+		Jobs:         cfg.Jobs,
+		MaxLine:      cfg.MaxLine,
+		Decompress:   cfg.Decompress,
+		NoMessages:   cfg.Output.NoMessages,
+		CountLines:   cfg.Output.Stats,
+		Stdout:       stdout,
+		Stdin:        stdin,
+		Log:          log,
 	})
 	if cfg.Output.Stats {
 		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d compressed_skipped=%d cut_lines=%d elapsed=%s\n",
@@ -241,13 +304,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, env pipeline.Env, reload
 	}
 	start := time.Now()
 	res, err := daemon.Run(ctx, daemon.Options{
-		Config:  cfg,
-		Reload:  reload,
-		Env:     env,
-		Stdout:  stdout,
-		Log:     log,
-		Hup:     hup,
-		Version: buildVersion(),
+		Config:       cfg,
+		Avoid:        outputFile(stdout),
+		OutputBuffer: outputBuffer(cfg),
+		Reload:       reload,
+		Env:          env,
+		Stdout:       stdout,
+		Log:          log,
+		Hup:          hup,
+		Version:      buildVersion(),
 	})
 	if cfg.Output.Stats {
 		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d cut_lines=%d elapsed=%s\n",

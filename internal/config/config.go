@@ -62,6 +62,9 @@ type Config struct {
 	MaxLine    int
 	Jobs       int
 	Decompress bool
+	// Binary is "skip" (a file whose first block holds a NUL byte is not
+	// searched) or "text" (-a: search it like any file).
+	Binary string
 
 	OutputFormat string // "text" or "json"
 	Output       Output
@@ -110,42 +113,51 @@ const (
 // keys lists every known key with its type; it is also the source of the
 // env var names (LOGSCAN_ + upper-cased key with dots as underscores).
 var keys = map[string]kind{
-	"roots":                     kStrings,
-	"follow":                    kBool,
-	"start_at":                  kString,
-	"state_file":                kString,
-	"include":                   kStrings,
-	"exclude":                   kStrings,
-	"exclude_dir":               kStrings,
-	"poll_interval":             kDuration,
-	"save_interval":             kDuration,
-	"rules":                     kRules,
-	"match":                     kPatterns,
-	"ignore":                    kPatterns,
-	"ignore_case":               kBool,
-	"fixed":                     kBool,
-	"invert":                    kBool,
-	"word":                      kBool,
-	"line":                      kBool,
-	"max_line":                  kSize,
-	"jobs":                      kInt,
-	"decompress":                kBool,
-	"output.format":             kString,
-	"output.line_number":        kBool,
-	"output.count":              kBool,
-	"output.files_with_matches": kBool,
-	"output.quiet":              kBool,
-	"output.max_count":          kInt,
-	"output.before_context":     kInt,
-	"output.after_context":      kInt,
-	"output.context":            kInt,
-	"output.color":              kString,
-	"output.with_filename":      kString,
-	"output.stats":              kBool,
-	"output.no_messages":        kBool,
-	"log.level":                 kString,
-	"log.format":                kString,
-	"http.listen":               kString,
+	"roots":                      kStrings,
+	"follow":                     kBool,
+	"start_at":                   kString,
+	"state_file":                 kString,
+	"include":                    kStrings,
+	"exclude":                    kStrings,
+	"exclude_dir":                kStrings,
+	"poll_interval":              kDuration,
+	"save_interval":              kDuration,
+	"rules":                      kRules,
+	"match":                      kPatterns,
+	"ignore":                     kPatterns,
+	"ignore_case":                kBool,
+	"fixed":                      kBool,
+	"invert":                     kBool,
+	"word":                       kBool,
+	"line":                       kBool,
+	"max_line":                   kSize,
+	"jobs":                       kInt,
+	"decompress":                 kBool,
+	"output.format":              kString,
+	"output.line_number":         kBool,
+	"output.count":               kBool,
+	"output.files_with_matches":  kBool,
+	"output.quiet":               kBool,
+	"output.max_count":           kInt,
+	"output.before_context":      kInt,
+	"output.after_context":       kInt,
+	"output.context":             kInt,
+	"output.color":               kString,
+	"output.with_filename":       kString,
+	"output.stats":               kBool,
+	"output.no_messages":         kBool,
+	"output.only_matching":       kBool,
+	"output.files_without_match": kBool,
+	"output.byte_offset":         kBool,
+	"output.null":                kBool,
+	"output.line_buffered":       kBool,
+	"output.label":               kString,
+	"output.group_separator":     kString,
+	"output.no_group_separator":  kBool,
+	"binary":                     kString,
+	"log.level":                  kString,
+	"log.format":                 kString,
+	"http.listen":                kString,
 }
 
 var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
@@ -154,19 +166,22 @@ var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
 // constant of the package that owns the setting, so that it is declared once.
 func Defaults() map[string]any {
 	return map[string]any{
-		"save_interval":         watch.DefaultSaveInterval.String(),
-		"max_line":              scan.DefaultMaxLine,
-		"jobs":                  0,
-		"decompress":            true,
-		"output.format":         "text",
-		"output.max_count":      Unset,
-		"output.before_context": Unset,
-		"output.after_context":  Unset,
-		"output.context":        Unset,
-		"output.color":          "auto",
-		"output.with_filename":  "auto",
-		"log.level":             "info",
-		"log.format":            "auto",
+		"save_interval":          watch.DefaultSaveInterval.String(),
+		"max_line":               scan.DefaultMaxLine,
+		"jobs":                   0,
+		"decompress":             true,
+		"output.format":          "text",
+		"output.max_count":       Unset,
+		"output.before_context":  Unset,
+		"output.after_context":   Unset,
+		"output.context":         Unset,
+		"output.color":           "auto",
+		"output.with_filename":   "auto",
+		"output.label":           "(standard input)",
+		"output.group_separator": "--",
+		"binary":                 "skip",
+		"log.level":              "info",
+		"log.format":             "auto",
 	}
 }
 
@@ -269,10 +284,20 @@ func checkKnown(k *koanf.Koanf, prefix string) error {
 
 // suggest returns the known key closest to key, if it is close.
 func suggest(key string) string {
-	best, bestD := "", 3
+	names := make([]string, 0, len(keys))
 	for known := range keys {
-		if d := distance(key, known); d < bestD || (d == bestD && known < best) {
-			best, bestD = known, d
+		names = append(names, known)
+	}
+	return Closest(key, names)
+}
+
+// Closest returns the candidate closest to word by edit distance, if it is
+// within two edits, for "did you mean" messages of keys and flags.
+func Closest(word string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := distance(word, c); d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
 		}
 	}
 	return best
@@ -364,6 +389,21 @@ func envNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// splitLines makes a pattern with newlines several patterns, as grep reads
+// -e $'a\nb'.
+func splitLines(patterns []string) []string {
+	for _, p := range patterns {
+		if strings.Contains(p, "\n") {
+			var out []string
+			for _, q := range patterns {
+				out = append(out, strings.Split(q, "\n")...)
+			}
+			return out
+		}
+	}
+	return patterns
 }
 
 func splitList(s string) []string {
@@ -596,8 +636,8 @@ func (d *decoder) rules() []Rule {
 		sd := &decoder{k: sub}
 		r := Rule{
 			Name:       sd.str("name"),
-			Match:      sd.strList("match", sub.Get("match")),
-			Ignore:     sd.strList("ignore", sub.Get("ignore")),
+			Match:      splitLines(sd.strList("match", sub.Get("match"))),
+			Ignore:     splitLines(sd.strList("ignore", sub.Get("ignore"))),
 			IgnoreCase: sd.boolean("ignore_case"),
 			Fixed:      sd.boolean("fixed"),
 		}
@@ -640,8 +680,8 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		PollInterval: d.duration("poll_interval"),
 		SaveInterval: d.duration("save_interval"),
 		Rules:        d.rules(),
-		Match:        d.strs("match"),
-		Ignore:       d.strs("ignore"),
+		Match:        splitLines(d.strs("match")),
+		Ignore:       splitLines(d.strs("ignore")),
 		IgnoreCase:   d.boolean("ignore_case"),
 		Fixed:        d.boolean("fixed"),
 		Invert:       d.boolean("invert"),
@@ -650,6 +690,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		MaxLine:      d.size("max_line"),
 		Jobs:         d.integer("jobs"),
 		Decompress:   d.boolean("decompress"),
+		Binary:       d.str("binary"),
 		OutputFormat: d.str("output.format"),
 		Output:       d.output(),
 		LogLevel:     d.str("log.level"),
@@ -664,6 +705,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 	default:
 		d.fail("start_at", c.StartAt, "want end or beginning")
 	}
+	d.oneOf("binary", c.Binary, "skip", "text")
 	switch c.OutputFormat {
 	case "text", "json":
 	default:

@@ -20,6 +20,16 @@ type Output struct {
 	WithFilename     string // auto (a directory or several roots), always (-H) or never (-h)
 	Stats            bool   // --stats
 	NoMessages       bool   // -s
+	OnlyMatching     bool   // -o
+	FilesWithout     bool   // -L
+	ByteOffset       bool   // -b
+	Null             bool   // -Z
+	LineBuffered     bool   // --line-buffered
+	Label            string // --label: the name of standard input
+	// GroupSeparator is printed between context groups; NoGroupSeparator
+	// prints none (--no-group-separator).
+	GroupSeparator   string
+	NoGroupSeparator bool
 }
 
 // ContextLines resolves -A/-B/-C as grep does: an explicit -A or -B wins
@@ -51,6 +61,14 @@ func (d *decoder) output() Output {
 		WithFilename:     d.str("output.with_filename"),
 		Stats:            d.boolean("output.stats"),
 		NoMessages:       d.boolean("output.no_messages"),
+		OnlyMatching:     d.boolean("output.only_matching"),
+		FilesWithout:     d.boolean("output.files_without_match"),
+		ByteOffset:       d.boolean("output.byte_offset"),
+		Null:             d.boolean("output.null"),
+		LineBuffered:     d.boolean("output.line_buffered"),
+		Label:            d.str("output.label"),
+		GroupSeparator:   d.str("output.group_separator"),
+		NoGroupSeparator: d.boolean("output.no_group_separator"),
 	}
 	for key, v := range map[string]int{
 		"output.max_count": o.MaxCount, "output.before_context": o.Before,
@@ -123,6 +141,8 @@ var modeRules = []modeRule{
 		"a followed file never ends, so there is no count to print"},
 	{"output.files_with_matches", func(c *Config) bool { return c.Output.FilesWithMatches }, []Mode{Follow},
 		"a followed file never ends; use -q to stop at the first match"},
+	{"output.files_without_match", func(c *Config) bool { return c.Output.FilesWithout }, []Mode{Follow},
+		"a followed file never ends, so it is never known to have no match"},
 	{"output.max_count", func(c *Config) bool { return c.Output.MaxCount != Unset }, []Mode{Follow},
 		"a per-file limit has no end of file to reset at; use -q to stop at the first match"},
 	{"output.before_context", func(c *Config) bool { return c.Output.Before > 0 }, []Mode{Follow},

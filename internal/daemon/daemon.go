@@ -46,7 +46,13 @@ type Options struct {
 	// Env is where the output goes, for the pipeline (colour on a terminal).
 	Env    pipeline.Env
 	Stdout io.Writer
-	Log    zerolog.Logger
+	// Avoid is the output file when stdout is a regular file: it is never
+	// read, as grep refuses "input file is also the output".
+	Avoid os.FileInfo
+	// OutputBuffer is how much output is buffered mid-batch before it is
+	// written; 0 means 256 KiB, 1 writes every line (--line-buffered).
+	OutputBuffer int
+	Log          zerolog.Logger
 	// Hup delivers SIGHUP; nil means no reloads.
 	Hup <-chan os.Signal
 	// Notifier speaks sd_notify; nil means notify.New() (a no-op without NOTIFY_SOCKET).
@@ -93,6 +99,9 @@ type daemon struct {
 	s   *sink
 	met *metrics.Metrics
 	hub *httpapi.Hub
+	// avoided logs the skipped output file once; the follower's goroutine
+	// and a reload both reach it.
+	avoided sync.Once
 }
 
 func start(o Options) (*daemon, error) {
@@ -112,8 +121,8 @@ func start(o Options) (*daemon, error) {
 	}
 	d := &daemon{o: o, cfg: cfg, log: o.Log, met: metrics.New(o.Version)}
 	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
-	d.s = newSink(o.Stdout, p, d.met, d.hub)
-	d.f, err = watch.New(watchConfig(cfg, o.Log), d.s)
+	d.s = newSink(o.Stdout, o.OutputBuffer, p, d.met, d.hub)
+	d.f, err = watch.New(d.watchConfig(cfg), d.s)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +220,20 @@ func (d *daemon) events(ctx context.Context, ready *atomic.Bool, srvErr, runErr 
 			return <-runErr
 		}
 	}
+}
+
+// isOutput reports whether path is the output file, logging it once: a
+// follower that read its own output would feed on itself.
+func (d *daemon) isOutput(path string) bool {
+	if d.o.Avoid == nil {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !os.SameFile(fi, d.o.Avoid) {
+		return false
+	}
+	d.avoided.Do(func() { d.log.Warn().Str("path", path).Msg("input file is also the output; not read") })
+	return true
 }
 
 func (d *daemon) stopping() {
@@ -356,7 +379,7 @@ func (d *daemon) swap() (*config.Config, error) {
 			d.log.Warn().Str("key", c.key).Str("running", c.a).Str("new", c.b).Msg("this setting takes effect at the next restart")
 		}
 	}
-	if err := d.f.Reload(watchConfig(next, d.log)); err != nil {
+	if err := d.f.Reload(d.watchConfig(next)); err != nil {
 		return nil, err
 	}
 	d.s.setPipeline(p)
@@ -364,12 +387,19 @@ func (d *daemon) swap() (*config.Config, error) {
 }
 
 // watchConfig maps the config to the follower's.
-func watchConfig(cfg *config.Config, log zerolog.Logger) watch.Config {
+func (d *daemon) watchConfig(cfg *config.Config) watch.Config {
+	log := d.log
 	flt := filter.New(cfg.Include, cfg.Exclude, cfg.ExcludeDir)
 	roots := cfg.Roots
 	var accept func(string) bool
-	if !flt.Empty() {
+	if !flt.Empty() || d.o.Avoid != nil {
 		accept = func(path string) bool {
+			if d.isOutput(path) {
+				return false
+			}
+			if flt.Empty() {
+				return true
+			}
 			for _, r := range roots {
 				prefix := strings.TrimSuffix(r, "/") + "/"
 				if rel, ok := strings.CutPrefix(path, prefix); ok {

@@ -52,10 +52,13 @@ type sink struct {
 	files   int64 // files ended (incremental runs)
 }
 
-func newSink(out io.Writer, p *pipeline.Pipeline, met *metrics.Metrics, hub *httpapi.Hub) *sink {
+func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metrics, hub *httpapi.Hub) *sink {
+	if buffer <= 0 {
+		buffer = flushAt
+	}
 	s := &sink{out: out, hub: hub, met: met, json: output.NewPrinter(output.Options{Format: output.JSON}),
 		pending: map[*metrics.RuleMetrics]int64{}}
-	s.sc = pipeline.NewScanner(p, flushAt, s.writeFull)
+	s.sc = pipeline.NewScanner(p, buffer, s.writeFull)
 	s.sc.Now = time.Now
 	s.sc.Tap = s.tap
 	s.next.Store(p)
@@ -86,7 +89,7 @@ func (s *sink) begin(f watch.File) {
 		s.setRules(p)
 	}
 	s.cur, s.begun = f, true
-	s.sc.Begin(f.Path, f.ID(), 0)
+	s.sc.Begin(f.Path, f.ID(), 0, false)
 }
 
 // Lines implements watch.Consumer.

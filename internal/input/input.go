@@ -29,6 +29,11 @@ import (
 // compressed file when decompression is off; callers count and skip it.
 var ErrSkipCompressed = errors.New("compressed file skipped")
 
+// ErrIsOutput is returned, wrapped with the path, by Open for the file the
+// output goes to (see [Opener.Avoid]): reading it would feed the output back
+// into the input.
+var ErrIsOutput = errors.New("input file is also the output; not read")
+
 type kind int
 
 const (
@@ -45,6 +50,9 @@ var (
 // Opener opens files for one worker, pooling one gzip and one zstd decoder
 // and reusing them across files. It is not safe for concurrent use.
 type Opener struct {
+	// Avoid, when set, is the output file: Open refuses it with
+	// ErrIsOutput, compared by device and inode as grep does.
+	Avoid      os.FileInfo
 	decompress bool
 	gz         *gzip.Reader
 	zd         *zstd.Decoder
@@ -99,6 +107,9 @@ func (o *Opener) sniff(f *os.File, path string) (io.Reader, kind, error) {
 	info, err := f.Stat()
 	if err != nil {
 		return nil, plain, err
+	}
+	if o.Avoid != nil && os.SameFile(info, o.Avoid) {
+		return nil, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
 	}
 	var n int
 	var src io.Reader = f

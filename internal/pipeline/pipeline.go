@@ -48,6 +48,9 @@ const (
 	FilesWithMatches
 	// Quiet prints nothing and stops at the first selected line (-q).
 	Quiet
+	// FilesWithoutMatch prints the path of each file without a selected
+	// line (-L).
+	FilesWithoutMatch
 )
 
 // Pipeline is a compiled configuration: immutable, and shared by every
@@ -60,6 +63,11 @@ type Pipeline struct {
 	MaxCount int64 // -m; -1: no limit
 	Before   int   // -B
 	After    int   // -A
+	// Context is set when -A, -B or -C was given, even as 0: grep then
+	// prints a separator between groups that are not adjacent.
+	Context bool
+	// SearchBinary searches binary files as text (-a).
+	SearchBinary bool
 	// Numbers says whether line numbers are counted: -n, or JSON, which
 	// carries them whenever they are known.
 	Numbers bool
@@ -84,18 +92,24 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 		return nil, &config.Error{Where: "config key output.format", Value: cfg.OutputFormat, Msg: "want text or json"}
 	}
 	o := cfg.Output
-	p := &Pipeline{Matcher: m, Invert: cfg.Invert, MaxCount: int64(o.MaxCount)}
+	p := &Pipeline{Matcher: m, Invert: cfg.Invert, MaxCount: int64(o.MaxCount), SearchBinary: cfg.Binary == "text"}
 	p.Before, p.After = o.ContextLines()
+	p.Context = o.Before != config.Unset || o.After != config.Unset || o.Context != config.Unset
 	switch {
 	case o.Quiet:
 		p.Mode = Quiet
 	case o.FilesWithMatches:
 		p.Mode = FilesWithMatches
+	case o.FilesWithout:
+		p.Mode = FilesWithoutMatch
 	case o.Count:
 		p.Mode = Count
 	}
 	if p.Mode != Lines {
-		p.Before, p.After = 0, 0 // grep prints no context with -c, -l or -q
+		p.Before, p.After, p.Context = 0, 0, false // grep prints no context with -c, -l, -L or -q
+	}
+	if o.OnlyMatching {
+		p.Before, p.After = 0, 0 // grep -o prints no context lines, only the separators
 	}
 	popts := output.Options{
 		Format:      format,

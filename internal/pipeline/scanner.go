@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/logscan/logscan/internal/output"
@@ -38,6 +39,8 @@ type Scanner struct {
 	stopped  bool // the file needs no more reading
 	binary   bool
 	started  bool // a block was seen: the binary check is done
+	named    bool // named on the command line: a binary file is searched, not skipped
+	nulAt    int64
 
 	// context (-A/-B)
 	ring       []ctxLine
@@ -90,9 +93,11 @@ func (s *Scanner) setPipeline(p *Pipeline) {
 
 // Begin starts a file named name (fileID is its device:inode in follow
 // mode, else ""). line is the number of its next line, 1 at the start of
-// the file, 0 when unknown.
-func (s *Scanner) Begin(name, fileID string, line int64) {
-	s.name, s.fileID = name, fileID
+// the file, 0 when unknown. A binary file that was named (given as a root)
+// is searched, and one "binary file matches" line stands for its matches,
+// as in ripgrep; any other binary file is skipped.
+func (s *Scanner) Begin(name, fileID string, line int64, named bool) {
+	s.name, s.fileID, s.named = name, fileID, named
 	s.lines, s.numbered = max(line-1, 0), line > 0
 	s.selected, s.stopped, s.binary, s.started = 0, false, false, false
 	s.ringN, s.afterLeft, s.lastOut = 0, 0, 0
@@ -124,11 +129,18 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 		s.started = true
 		// Only a file's head decides, as in grep and ripgrep: a follower
 		// that starts a file at its end has no head to look at.
-		if base == 0 && scan.IsBinary(block) {
-			s.binary, s.stopped = true, true
-			s.Binary++
-			return false
+		if base == 0 && !s.p.SearchBinary && scan.IsBinary(block) {
+			s.binary = true
+			if !s.named {
+				s.stopped = true
+				s.Binary++
+				return false
+			}
+			s.nulAt = int64(bytes.IndexByte(block, 0))
 		}
+	}
+	if s.binary {
+		return s.blockBinary(block, base)
 	}
 	if line > 0 {
 		s.lines, s.numbered = line-1, true
@@ -138,7 +150,7 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 		return false
 	}
 	var ok bool
-	if s.ring != nil || s.p.After > 0 || s.p.Invert {
+	if s.ring != nil || s.p.After > 0 || s.p.Invert || s.p.Context {
 		ok = s.blockLines(block, base)
 	} else {
 		ok = s.block(block, base)
@@ -149,11 +161,11 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 	return ok
 }
 
-// End prints what is printed at the end of a file: its count (-c) or its
-// name (-l).
+// End prints what is printed at the end of a file: its count (-c), its name
+// (-l, -L), or that a named binary file matches.
 func (s *Scanner) End() {
-	if s.binary {
-		return
+	if s.binary && !s.named || s.p.MaxCount == 0 {
+		return // grep -m 0 prints nothing at all, not even -c's count
 	}
 	switch s.p.Mode {
 	case Count:
@@ -162,8 +174,42 @@ func (s *Scanner) End() {
 		if s.selected > 0 {
 			s.Buf = s.p.Printer.AppendPath(s.Buf, s.name)
 		}
+	case FilesWithoutMatch:
+		if s.selected == 0 {
+			s.Buf = s.p.Printer.AppendPath(s.Buf, s.name)
+		}
+	case Lines:
+		if s.binary && s.selected > 0 {
+			if s.p.Printer.Options().Filename {
+				s.Buf = append(append(s.Buf, s.name...), ": "...)
+			}
+			s.Buf = append(s.Buf, `binary file matches (found "\0" byte around offset `...)
+			s.Buf = append(strconv.AppendInt(s.Buf, s.nulAt, 10), ")\n"...)
+		}
 	}
 	s.maybeFlush()
+}
+
+// blockBinary selects in a named binary file without printing its lines:
+// End prints one line for them. It stops at the first selected line unless
+// a count is wanted.
+func (s *Scanner) blockBinary(block []byte, base int64) bool {
+	for pos := 0; pos < len(block); {
+		end := bytes.IndexByte(block[pos:], '\n')
+		if end < 0 {
+			end = len(block)
+		} else {
+			end += pos
+		}
+		_, sel := s.p.Matcher.Select(block[pos:end])
+		if sel != s.p.Invert {
+			if !s.count() || s.p.Mode == Lines || s.p.MaxCount >= 0 && s.selected >= s.p.MaxCount {
+				return false
+			}
+		}
+		pos = end + 1
+	}
+	return true
 }
 
 var nl = []byte{'\n'}
@@ -210,7 +256,7 @@ func (s *Scanner) count() bool {
 	s.selected++
 	s.Matches++
 	switch s.p.Mode {
-	case Quiet, FilesWithMatches:
+	case Quiet, FilesWithMatches, FilesWithoutMatch:
 		return false
 	}
 	return true
@@ -239,7 +285,7 @@ func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
 		p.Matcher.Highlight(text, rule, func(a, b int) { s.spans = append(s.spans, a, b) })
 		r.Spans = s.spans
 	}
-	if s.ring != nil || p.After > 0 {
+	if p.Context {
 		switch {
 		case s.lastOut == 0:
 			s.GroupFirst = true // the file's first group: see WroteGroup

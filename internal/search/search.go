@@ -36,8 +36,12 @@ import (
 // StdinPath is the root that means standard input.
 const StdinPath = pipeline.StdinPath
 
-// stdinName is how standard input is named in output, as grep names it.
-const stdinName = "(standard input)"
+// job is one file for a worker; named is set for a root named on the
+// command line, which is searched even when binary.
+type job struct {
+	path  string
+	named bool
+}
 
 // Options configures a search.
 type Options struct {
@@ -49,6 +53,15 @@ type Options struct {
 	MaxLine    int // 0: scan.DefaultMaxLine
 	Decompress bool
 	NoMessages bool // -s: count unreadable paths but do not log them
+	// Label names standard input in the output; "" means grep's
+	// "(standard input)".
+	Label string
+	// TrimDot prints paths below the default root "." without the "./",
+	// as grep and ripgrep do when no path is given.
+	TrimDot bool
+	// Avoid is the output file when stdout is a regular file: it is not
+	// read, as grep refuses "input file is also the output".
+	Avoid      os.FileInfo
 	CountLines bool // count every line for Result.Lines (--stats); costs a pass over the data
 	// OutputBuffer is how much output a worker buffers before it takes the
 	// output lock mid-file and keeps it to the end of the file; 0 means
@@ -91,7 +104,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	defer cancel()
 
 	s := &searcher{opts: opts, out: &sharedWriter{w: opts.Stdout}, cancel: cancel}
-	paths := make(chan string, opts.Jobs*4)
+	paths := make(chan job, opts.Jobs*4)
 	var wg sync.WaitGroup
 	for range opts.Jobs {
 		wg.Add(1)
@@ -122,10 +135,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 }
 
 type searcher struct {
-	opts   Options
-	out    *sharedWriter
-	c      counters
-	cancel context.CancelFunc
+	avoided sync.Once
+	opts    Options
+	out     *sharedWriter
+	c       counters
+	cancel  context.CancelFunc
 }
 
 func (s *searcher) report(path string, err error) {
@@ -137,10 +151,10 @@ func (s *searcher) report(path string, err error) {
 }
 
 // produce walks the roots in order and sends the files to the workers.
-func (s *searcher) produce(ctx context.Context, paths chan<- string) {
-	send := func(p string) bool {
+func (s *searcher) produce(ctx context.Context, paths chan<- job) {
+	send := func(p string, named bool) bool {
 		select {
-		case paths <- p:
+		case paths <- job{p, named}:
 			return true
 		case <-ctx.Done():
 			return false
@@ -148,7 +162,7 @@ func (s *searcher) produce(ctx context.Context, paths chan<- string) {
 	}
 	for _, root := range s.opts.Roots {
 		if root == StdinPath {
-			if !send(root) {
+			if !send(root, true) {
 				return
 			}
 			continue
@@ -171,7 +185,7 @@ func (s *searcher) produce(ctx context.Context, paths chan<- string) {
 			}))
 		}
 		for p := range walk.Files(root, opts...) {
-			if !send(p) {
+			if !send(p, p == root) {
 				return
 			}
 		}
@@ -223,6 +237,7 @@ func (s *searcher) newWorker() *worker {
 	if flushAt <= 0 {
 		flushAt = DefaultOutputBuffer
 	}
+	w.opener.Avoid = s.opts.Avoid
 	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
 	return w
 }
@@ -271,17 +286,29 @@ func (w *worker) endFile() {
 	sc.GroupFirst = false
 }
 
-func (w *worker) file(ctx context.Context, path string) {
+func (w *worker) file(ctx context.Context, j job) {
 	defer w.endFile()
 	var r io.Reader
-	name := path
+	path, name := j.path, j.path
+	if w.s.opts.TrimDot {
+		name = strings.TrimPrefix(name, "./")
+	}
 	if path == StdinPath {
-		r, name = w.s.opts.Stdin, stdinName
+		r, name = w.s.opts.Stdin, w.s.opts.Label
+		if name == "" {
+			name = "(standard input)"
+		}
 	} else {
 		rc, _, closeFn, err := w.opener.Open(path)
 		if errors.Is(err, input.ErrSkipCompressed) {
 			w.s.c.compressed.Add(1)
 			w.s.opts.Log.Debug().Str("path", path).Msg("compressed file skipped (--no-decompress)")
+			return
+		}
+		if errors.Is(err, input.ErrIsOutput) {
+			// Not an error: every other file was searched, and the user
+			// chose that output file (ripgrep skips it too; grep exits 2).
+			w.s.avoided.Do(func() { w.s.opts.Log.Warn().Str("path", path).Msg("input file is also the output; not read") })
 			return
 		}
 		if err != nil {
@@ -296,7 +323,7 @@ func (w *worker) file(ctx context.Context, path string) {
 		r = rc
 	}
 	sc := w.sc
-	sc.Begin(name, "", 1)
+	sc.Begin(name, "", 1, j.named)
 	w.sp.Reset(r)
 	w.s.c.files.Add(1)
 	for ctx.Err() == nil {
