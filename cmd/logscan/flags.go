@@ -63,7 +63,7 @@ var flagKeys = map[string]string{
 	"only-matching":       "output.only_matching",
 	"files-without-match": "output.files_without_match",
 	"byte-offset":         "output.byte_offset",
-	"null":                "output.null",
+	"null":                "output.null_after_name",
 	"line-buffered":       "output.line_buffered",
 	"label":               "output.label",
 	"group-separator":     "output.group_separator",

@@ -149,7 +149,7 @@ var keys = map[string]kind{
 	"output.only_matching":       kBool,
 	"output.files_without_match": kBool,
 	"output.byte_offset":         kBool,
-	"output.null":                kBool,
+	"output.null_after_name":     kBool,
 	"output.line_buffered":       kBool,
 	"output.label":               kString,
 	"output.group_separator":     kString,

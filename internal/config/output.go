@@ -64,7 +64,7 @@ func (d *decoder) output() Output {
 		OnlyMatching:     d.boolean("output.only_matching"),
 		FilesWithout:     d.boolean("output.files_without_match"),
 		ByteOffset:       d.boolean("output.byte_offset"),
-		Null:             d.boolean("output.null"),
+		Null:             d.boolean("output.null_after_name"),
 		LineBuffered:     d.boolean("output.line_buffered"),
 		Label:            d.str("output.label"),
 		GroupSeparator:   d.str("output.group_separator"),
