@@ -103,7 +103,9 @@ func (c *cli) explain(err error) error {
 	name, ok := strings.CutPrefix(msg, "unknown flag: --")
 	if !ok {
 		if short, ok2 := strings.CutPrefix(msg, "unknown shorthand flag: "); ok2 {
-			return fmt.Errorf("unknown flag %s", strings.Fields(short)[0])
+			// "'K' in -iK": name the flag as typed.
+			letter, in, _ := strings.Cut(short, " in ")
+			return fmt.Errorf("unknown flag -%s (in %s)", strings.Trim(letter, "'"), in)
 		}
 		return err
 	}

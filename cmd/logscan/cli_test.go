@@ -153,7 +153,17 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown config key", []string{"--config", typo, root}, 2, []string{"config key rule", `did you mean "rules"`}, ""},
 		{"unknown flag", []string{"--bogus", root}, 2, []string{"bogus"}, ""},
 		{"bad color", []string{"--color=sometimes", root, "-e", "x"}, 2, []string{"--color", "sometimes"}, ""},
-		{"bad start-at", []string{"--start-at", "middle", root}, 2, []string{"flag --start-at", "middle"}, ""},
+		{"bad start-at", []string{"--follow", "--start-at", "middle", "x", root}, 2, []string{"flag --start-at", "middle"}, ""},
+		{"no pattern at all", []string{}, 2, []string{"no pattern", "-e ''"}, ""},
+		{"refused -P", []string{"-P", "x", root}, 2, []string{"-P (--perl-regexp) is not supported", "RE2"}, ""},
+		{"refused -R", []string{"-R", "x", root}, 2, []string{"-R (--dereference-recursive)", "symlink"}, ""},
+		{"mistyped flag", []string{"--colr", "x", root}, 2, []string{"unknown flag --colr", "did you mean --color?"}, ""},
+		{"unknown short flag", []string{"-K", "x", root}, 2, []string{"unknown flag -K"}, ""},
+		{"missing pattern file", []string{"-f", unreadable, root}, 2, []string{"flag --file " + unreadable}, ""},
+		{"count refused in follow mode", []string{"--follow", "-c", "x", root}, 2, []string{"flag --count", "follow mode"}, ""},
+		{"jobs refused with a state file", []string{"--state-file", unreadable + ".state", "-j", "2", "x", root}, 2, []string{"flag --jobs", "incremental run"}, ""},
+		{"start-at refused one-shot", []string{"--start-at", "end", "x", root}, 2, []string{"flag --start-at", "one-shot run"}, ""},
+		{"stdin refused in follow mode", []string{"--follow", "x", "-"}, 2, []string{"standard input", "follow mode"}, ""},
 		{"missing root, others still scanned", []string{"-j1", unreadable, root + "/syslog", "-e", "FATAL"}, 2, []string{unreadable}, root + "/syslog:Nov 1 host app: FATAL out of memory\n"},
 	}
 	for _, tt := range tests {
@@ -166,6 +176,9 @@ func TestCLIErrors(t *testing.T) {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr %q does not name %q", r.stderr, w)
 				}
+			}
+			if tt.wantStdout == "" && strings.Count(r.stderr, tt.wantStderr[0]) != 1 {
+				t.Errorf("stderr %q says %q more than once", r.stderr, tt.wantStderr[0])
 			}
 			if r.stdout != tt.wantStdout {
 				t.Errorf("stdout %q, want %q", r.stdout, tt.wantStdout)

@@ -108,3 +108,89 @@ func firstDiff(a, b []string) string {
 	}
 	return "one is a prefix of the other"
 }
+
+// TestGrepHabits compares logscan with GNU grep -r for the habits a grep
+// user brings: the positional pattern, bundled flags, -f, patterns with
+// newlines, -m 0, -A over -C, -C 0, -NUM, -L, the empty pattern with -w and
+// -x, and the last of -h/-H. The same arguments go to both; exit statuses
+// must agree too.
+func TestGrepHabits(t *testing.T) {
+	grep, err := exec.LookPath("grep")
+	if err != nil {
+		t.Skip("grep not installed")
+	}
+	root := t.TempDir()
+	files := map[string]string{
+		"a.log":     "alpha ERROR one\nbeta\nFATAL two\ngamma\ndelta\nepsilon ERROR three\n\nzeta\n",
+		"b/c.log":   "nothing here\nerror lower\nERROR\n",
+		"b/d.log":   "quiet file\n",
+		"e.log":     "x FATAL\ny\nz\nw\nFATAL again\n",
+		"words.log": "errors\nerr\nan err here\nterror\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pats := filepath.Join(t.TempDir(), "patterns")
+	if err := os.WriteFile(pats, []byte("FATAL\nerr\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := [][]string{
+		{"ERROR", root},
+		{"-n", "ERROR", root},
+		{"-rn", "ERROR", root},
+		{"-in", "error", root},
+		{"-e", "ERROR\nFATAL", root},
+		{"-m", "0", "-e", "ERROR", root},
+		{"-c", "-m", "0", "-e", "ERROR", root},
+		{"-m", "1", "-c", "ERROR", root},
+		{"-n", "-A", "1", "-C", "3", "-e", "FATAL", root},
+		{"-n", "-C", "0", "-e", "FATAL", root},
+		{"-n", "-2", "FATAL", root},
+		{"-f", pats, root},
+		{"-c", "-f", empty, root},
+		{"-L", "FATAL", root},
+		{"-l", "-v", "ERROR", root},
+		{"-c", "-x", "-e", "", root},
+		{"-c", "-w", "-e", "", root},
+		{"-w", "err", root},
+		{"-h", "-H", "ERROR", root},
+		{"-H", "-h", "ERROR", root},
+		{"-c", "-v", "-e", "ERROR", root},
+		{"-y", "error", root},
+		{"-x", "ERROR", root},
+		{"--", "-v", root},
+		{"-q", "ERROR", root},
+		{"-q", "NOTHERE", root},
+	}
+	for _, args := range tests {
+		t.Run(strings.ReplaceAll(strings.Join(args, " "), root, "ROOT"), func(t *testing.T) {
+			cmd := exec.Command(grep, append([]string{"-r"}, args...)...)
+			cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+			want, err := cmd.Output()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			res := runCLI(t, "", append([]string{"-j1"}, args...)...)
+			if res.code != code {
+				t.Errorf("exit %d, grep exit %d; stderr: %s", res.code, code, res.stderr)
+			}
+			g, l := sortedLines(string(want)), sortedLines(res.stdout)
+			if !slices.Equal(g, l) {
+				t.Errorf("grep printed %d lines, logscan %d; first difference: %s", len(g), len(l), firstDiff(g, l))
+			}
+		})
+	}
+}

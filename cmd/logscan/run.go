@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -96,6 +97,11 @@ func load(args, environ []string, stdin io.Reader, stderr io.Writer) (*cli, *con
 		return c, nil, err
 	}
 	cfg, err := c.loadLayers(c.fs.Args(), environ, filePatterns)
+	if err == nil && slices.Equal(cfg.Match, []string{matchNothing}) && len(cfg.Rules) == 0 && !cfg.Invert {
+		// Only empty -f files: grep then reads nothing and prints nothing,
+		// not even -c's counts; -m 0 is exactly that.
+		cfg.Output.MaxCount = 0
+	}
 	if err != nil || c.fs.Changed("match") || len(c.patternFiles) > 0 || len(cfg.Rules) > 0 || len(cfg.Match) > 0 {
 		return c, cfg, err
 	}

@@ -148,7 +148,7 @@ func compileRules(cfg *config.Config) (*match.Matcher, error) {
 		case pe.RuleName != "":
 			where += fmt.Sprintf(" (rule %q)", pe.RuleName)
 		}
-		return nil, &config.Error{Where: where, Value: pe.Pattern, Msg: "bad pattern: " + pe.Err.Error()}
+		return nil, &config.Error{Where: where, Msg: fmt.Sprintf("bad pattern %q: %v", pe.Pattern, pe.Err)}
 	}
 	return m, err
 }
