@@ -71,6 +71,9 @@ type Pipeline struct {
 	// Numbers says whether line numbers are counted: -n, or JSON, which
 	// carries them whenever they are known.
 	Numbers bool
+	// lineByLine forces the line-at-a-time path: tests compare the
+	// block-level paths against it.
+	lineByLine bool
 }
 
 // Env is what Compile needs besides the config: where the output goes.

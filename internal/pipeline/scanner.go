@@ -150,9 +150,12 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 		return false
 	}
 	var ok bool
-	if s.ring != nil || s.p.After > 0 || s.p.Invert || s.p.Context {
+	switch {
+	case s.ring != nil || s.p.After > 0 || s.p.Context || s.p.lineByLine:
 		ok = s.blockLines(block, base)
-	} else {
+	case s.p.Invert:
+		ok = s.blockInvert(block, base)
+	default:
 		ok = s.block(block, base)
 	}
 	if !ok {
@@ -246,6 +249,64 @@ func (s *Scanner) block(block []byte, base int64) bool {
 		if block[len(block)-1] != '\n' {
 			s.lines++
 		}
+	}
+	return true
+}
+
+// blockInvert is -v without context: the matcher still searches the whole
+// block for the lines to drop, and the spans between them are the selected
+// lines, counted with one vectorised newline count per span (-c, -q, -l)
+// or printed line by line.
+func (s *Scanner) blockInvert(block []byte, base int64) bool {
+	p := s.p
+	for pos := 0; pos < len(block); {
+		start, end, _, ok := p.Matcher.Next(block, pos)
+		if !ok {
+			start, end = len(block), len(block)
+		}
+		if start > pos && !s.selectSpan(block[pos:start], base+int64(pos)) {
+			return false
+		}
+		if ok {
+			s.lines++ // the dropped line
+		}
+		pos = end + 1
+	}
+	return true
+}
+
+// selectSpan selects every line of span, which starts at byte offset base:
+// whole lines, but for a missing final newline at the end of the file.
+func (s *Scanner) selectSpan(span []byte, base int64) bool {
+	p := s.p
+	if p.Mode == Count && p.MaxCount < 0 {
+		n := int64(bytes.Count(span, nl))
+		if span[len(span)-1] != '\n' {
+			n++
+		}
+		s.selected += n
+		s.Matches += n
+		s.lines += n
+		return true
+	}
+	for pos := 0; pos < len(span); {
+		end := bytes.IndexByte(span[pos:], '\n')
+		if end < 0 {
+			end = len(span)
+		} else {
+			end += pos
+		}
+		s.lines++
+		if !s.count() {
+			return false
+		}
+		if p.Mode == Lines {
+			s.print(span[pos:end], s.lines, base+int64(pos), -1, false)
+		}
+		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
+			return false
+		}
+		pos = end + 1
 	}
 	return true
 }
