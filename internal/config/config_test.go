@@ -154,7 +154,7 @@ func TestMissingFile(t *testing.T) {
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	c, err := Load(Sources{File: "../config.example.yaml"})
+	c, err := Load(Sources{File: "../../config.example.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 }
 
 func TestEveryKeyIsDocumented(t *testing.T) {
-	b, err := os.ReadFile("../config.example.yaml")
+	b, err := os.ReadFile("../../config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
