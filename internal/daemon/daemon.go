@@ -143,7 +143,14 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	var ready atomic.Bool
 	var srvErr chan error
 	if cfg.HTTPListen != "" {
-		srv := httpapi.New(cfg.HTTPListen, met.Registry(), hub, ready.Load, o.Log)
+		h := cfg.HTTP
+		srv, err := httpapi.New(cfg.HTTPListen, met.Registry(), hub, ready.Load, o.Log, httpapi.Security{
+			TokenFile: h.BearerTokenFile, AuthMetrics: h.AuthMetrics,
+			CertFile: h.CertFile, KeyFile: h.KeyFile, MatchesPublic: h.MatchesPublic,
+		})
+		if err != nil {
+			return Result{}, err
+		}
 		srvErr = make(chan error, 1)
 		wg.Add(1)
 		go func() {
