@@ -17,7 +17,9 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /logscan ./cmd/logscan
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /logscan /logscan
 # Sidecar defaults: follow, serve probes/metrics on all interfaces of the
-# pod, JSON diagnostics on stderr and JSON matches on stdout.
+# pod, JSON diagnostics on stderr and JSON matches on stdout. On 0.0.0.0
+# /matches answers 403 until LOGSCAN_HTTP_AUTH_BEARER_TOKEN_FILE names a
+# token (see deploy/kubernetes/sidecar.yaml).
 ENV LOGSCAN_FOLLOW=true \
     LOGSCAN_HTTP_LISTEN=0.0.0.0:9321 \
     LOGSCAN_LOG_FORMAT=json \

@@ -27,6 +27,9 @@ type pod struct {
 		Volumes         []struct {
 			Name     string    `yaml:"name"`
 			EmptyDir *struct{} `yaml:"emptyDir"`
+			Secret   *struct {
+				SecretName string `yaml:"secretName"`
+			} `yaml:"secret"`
 		} `yaml:"volumes"`
 	} `yaml:"spec"`
 }
@@ -281,6 +284,20 @@ func TestSidecar(t *testing.T) {
 	}
 	if mp, vol := volumeOf(path.Dir(cfg.StateFile)); vol == "" || readOnly[mp] {
 		t.Errorf("state file %q is not on a writable volume mount", cfg.StateFile)
+	}
+	// On 0.0.0.0 /matches is refused without a token: the sidecar reads
+	// it from a Secret, mounted read-only.
+	if tf := cfg.HTTP.BearerTokenFile; tf == "" && !cfg.HTTP.MatchesPublic {
+		t.Error("no http.auth.bearer_token_file: /matches would be refused on 0.0.0.0")
+	} else if tf != "" {
+		mp, vol := volumeOf(tf)
+		secret := false
+		for _, v := range p.Spec.Volumes {
+			secret = secret || (v.Name == vol && v.Secret != nil && v.Secret.SecretName != "")
+		}
+		if vol == "" || !readOnly[mp] || !secret {
+			t.Errorf("token file %q is not on a read-only mount of a Secret volume", tf)
+		}
 	}
 	if !cfg.Follow || cfg.OutputFormat != "json" || cfg.LogFormat != "json" {
 		t.Errorf("sidecar config: follow=%v output=%q log=%q, want follow, json, json", cfg.Follow, cfg.OutputFormat, cfg.LogFormat)

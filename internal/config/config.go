@@ -71,6 +71,7 @@ type Config struct {
 	LogLevel     string
 	LogFormat    string // "auto", "json" or "console"
 	HTTPListen   string
+	HTTP         HTTP // http.auth.*, http.tls.*, http.matches_public (http.go)
 
 	// Source is the config file that was read, "" if none.
 	Source string
@@ -158,6 +159,12 @@ var keys = map[string]kind{
 	"log.level":                  kString,
 	"log.format":                 kString,
 	"http.listen":                kString,
+	// The access keys of the HTTP endpoints (http.go).
+	"http.auth.bearer_token_file": kString,
+	"http.auth.metrics":           kBool,
+	"http.tls.cert_file":          kString,
+	"http.tls.key_file":           kString,
+	"http.matches_public":         kBool,
 }
 
 var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
@@ -696,6 +703,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		LogLevel:     d.str("log.level"),
 		LogFormat:    d.str("log.format"),
 		HTTPListen:   d.str("http.listen"),
+		HTTP:         d.http(),
 	}
 	if d.err != nil {
 		return nil, d.err

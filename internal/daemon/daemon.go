@@ -275,7 +275,14 @@ func (d *daemon) serve(ctx context.Context, wg *sync.WaitGroup, ready func() boo
 	if cfg.HTTPListen == "" {
 		return nil, nil
 	}
-	srv := httpapi.New(cfg.HTTPListen, d.met.Registry(), d.hub, ready, d.log)
+	h := cfg.HTTP
+	srv, err := httpapi.New(cfg.HTTPListen, d.met.Registry(), d.hub, ready, d.log, httpapi.Security{
+		TokenFile: h.BearerTokenFile, AuthMetrics: h.AuthMetrics,
+		CertFile: h.CertFile, KeyFile: h.KeyFile, MatchesPublic: h.MatchesPublic,
+	})
+	if err != nil {
+		return nil, err
+	}
 	srvErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
@@ -373,6 +380,11 @@ func (d *daemon) swap() (*config.Config, error) {
 	}
 	for _, c := range []struct{ key, a, b string }{
 		{"http.listen", old.HTTPListen, next.HTTPListen},
+		{"http.auth.bearer_token_file", old.HTTP.BearerTokenFile, next.HTTP.BearerTokenFile},
+		{"http.auth.metrics", fmt.Sprint(old.HTTP.AuthMetrics), fmt.Sprint(next.HTTP.AuthMetrics)},
+		{"http.tls.cert_file", old.HTTP.CertFile, next.HTTP.CertFile},
+		{"http.tls.key_file", old.HTTP.KeyFile, next.HTTP.KeyFile},
+		{"http.matches_public", fmt.Sprint(old.HTTP.MatchesPublic), fmt.Sprint(next.HTTP.MatchesPublic)},
 		{"state_file", old.StateFile, next.StateFile},
 	} {
 		if c.a != c.b {

@@ -14,14 +14,34 @@
 // does not fit in the client's bounded buffer and counts it, and a client that
 // cannot take a batch within the write timeout is disconnected. The stream
 // has no replay: a client sees matches published after it connected.
+//
+// # Access
+//
+// Matched lines may carry secrets, so /matches is not open to everyone (see
+// [Security]): with a bearer token file it requires the token; without one
+// it is served only on a loopback address, unless MatchesPublic says
+// otherwise, and elsewhere answers 403 naming the settings. /metrics
+// requires the token when AuthMetrics is set. The probes /healthz, /livez
+// and /readyz are always open. With a certificate and key it serves HTTPS.
+//
+// # What it touches
+//
+// The listening socket of Run, and, read-only, the token file and the
+// certificate and key files named in [Security]: read by New, then stat'ed
+// on each request that needs the token and on each TLS handshake, and read
+// again when they changed. It starts no goroutine besides the http.Server's
+// own in Run, which ends when Run returns.
 package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,12 +77,20 @@ type Server struct {
 	boundAddr string
 
 	writeTimeout time.Duration
+
+	token          *tokenFile // nil: no token configured
+	certs          *certFile  // nil: plain HTTP
+	matchesRefusal string     // why /matches answers 403; "" serves it
 }
 
 // New returns a Server for addr (host:port; port 0 picks a free one). reg is
 // served on /metrics, hub feeds /matches and ready gates /readyz; a nil reg
 // or hub leaves its endpoint answering 404, a nil ready means always ready.
-func New(addr string, reg *prometheus.Registry, hub *Hub, ready func() bool, log zerolog.Logger) *Server {
+// sec says who may read /matches and /metrics and whether to serve HTTPS;
+// New reads the files it names and returns an error naming the setting if
+// one cannot be used. It logs how /matches is exposed, and why it is
+// refused if it is.
+func New(addr string, reg *prometheus.Registry, hub *Hub, ready func() bool, log zerolog.Logger, sec Security) (*Server, error) {
 	if ready == nil {
 		ready = func() bool { return true }
 	}
@@ -76,20 +104,79 @@ func New(addr string, reg *prometheus.Registry, hub *Hub, ready func() bool, log
 		started:      make(chan struct{}),
 		writeTimeout: streamWriteTimeout,
 	}
+	if err := s.secure(sec); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc("GET /healthz", s.handleAlive)
 	s.mux.HandleFunc("GET /livez", s.handleAlive)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	if reg != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		var h http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 			ErrorLog:          promLogger{log},
 			Registry:          reg, // counts promhttp's own errors
 			EnableOpenMetrics: true,
-		}))
+		})
+		if sec.AuthMetrics {
+			if s.token == nil {
+				return nil, errors.New("httpapi: http.auth.metrics needs http.auth.bearer_token_file")
+			}
+			h = s.requireToken(h)
+		}
+		s.mux.Handle("GET /metrics", h)
 	}
 	if hub != nil {
-		s.mux.HandleFunc("GET /matches", s.handleMatches)
+		var h http.Handler = http.HandlerFunc(s.handleMatches)
+		switch {
+		case s.token != nil:
+			h = s.requireToken(h)
+		case s.matchesRefusal != "":
+			h = http.HandlerFunc(s.refuseMatches)
+		}
+		s.mux.Handle("GET /matches", h)
+		s.logAccess(sec)
 	}
-	return s
+	return s, nil
+}
+
+// secure loads the token and the certificate of sec and decides on
+// /matches.
+func (s *Server) secure(sec Security) error {
+	if (sec.CertFile == "") != (sec.KeyFile == "") {
+		return errors.New("httpapi: http.tls.cert_file and http.tls.key_file must be set together")
+	}
+	var err error
+	if sec.TokenFile != "" {
+		if s.token, err = newTokenFile(sec.TokenFile, s.log); err != nil {
+			return fmt.Errorf("httpapi: %w", err)
+		}
+	}
+	if sec.CertFile != "" {
+		if s.certs, err = newCertFile(sec.CertFile, sec.KeyFile, s.log); err != nil {
+			return fmt.Errorf("httpapi: %w", err)
+		}
+	}
+	s.matchesRefusal = matchesRefusal(s.addr, s.token != nil, sec.MatchesPublic)
+	return nil
+}
+
+// logAccess says at start how /matches is exposed, naming the setting that
+// decides it, so that a 403 or an open stream is never a surprise.
+func (s *Server) logAccess(sec Security) {
+	switch {
+	case s.matchesRefusal != "":
+		s.log.Warn().Str("setting", "http.auth.bearer_token_file").Str("listen", s.addr).Msg("httpapi: " + s.matchesRefusal)
+	case s.token == nil && !isLoopback(s.addr):
+		s.log.Warn().Str("setting", "http.matches_public").Str("listen", s.addr).
+			Msg("httpapi: /matches streams matched lines to anyone who can connect (http.matches_public: true)")
+	case s.token != nil && s.certs == nil && !isLoopback(s.addr):
+		s.log.Warn().Str("setting", "http.tls.cert_file").Str("listen", s.addr).
+			Msg("httpapi: the bearer token and the matched lines cross the network in clear text; set http.tls.cert_file and http.tls.key_file")
+	}
+}
+
+// refuseMatches answers /matches when it must not be served here.
+func (s *Server) refuseMatches(w http.ResponseWriter, _ *http.Request) {
+	s.text(w, http.StatusForbidden, s.matchesRefusal+"\n")
 }
 
 // Handler returns the endpoints as an http.Handler, for tests and for
@@ -130,9 +217,18 @@ func (s *Server) Run(ctx context.Context) error {
 		// it sets per-batch deadlines itself.
 		IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// Failed TLS handshakes (TCP probes, scanners) and the like, which
+		// the standard logger would print unstructured on stderr.
+		ErrorLog: stdlog.New(debugWriter{s.log}, "", 0),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	if s.certs != nil {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.getCertificate}
+		// The pair comes from GetCertificate; ServeTLS adds HTTP/2.
+		go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 
 	select {
 	case err := <-serveErr:
@@ -239,6 +335,14 @@ func (s *Server) writeBatch(w http.ResponseWriter, rc *http.ResponseController, 
 		return fmt.Errorf("flush matches: %w", err)
 	}
 	return nil
+}
+
+// debugWriter routes the http.Server's error log to zerolog at debug level.
+type debugWriter struct{ log zerolog.Logger }
+
+func (d debugWriter) Write(p []byte) (int, error) {
+	d.log.Debug().Msg("httpapi: " + strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // promLogger routes promhttp's errors to zerolog.

@@ -22,6 +22,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const deadline = 10 * time.Second
 
+func mustNew(t *testing.T, addr string, reg *prometheus.Registry, hub *Hub, ready func() bool, sec Security) *Server {
+	t.Helper()
+	s, err := New(addr, reg, hub, ready, zerolog.Nop(), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // waitClients blocks until hub has n clients, woken by membership changes
 // rather than polling, and fails the test after a deadline.
 func waitClients(t *testing.T, h *Hub, n int) {
@@ -57,7 +66,7 @@ func newFixture(t *testing.T, perClient int) *fixture {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "logscan_stream_clients", Help: "Clients.",
 	}, func() float64 { return float64(f.hub.Clients()) }))
-	s := New("127.0.0.1:0", reg, f.hub, f.ready.Load, zerolog.Nop())
+	s := mustNew(t, "127.0.0.1:0", reg, f.hub, f.ready.Load, Security{})
 	f.srv = httptest.NewServer(s.Handler())
 	f.client = &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(func() {
@@ -301,7 +310,7 @@ func TestTooManyClients(t *testing.T) {
 func TestRunServesAndShutsDown(t *testing.T) {
 	hub := NewHub(4, nil)
 	defer hub.Close()
-	s := New("127.0.0.1:0", prometheus.NewRegistry(), hub, nil, zerolog.Nop())
+	s := mustNew(t, "127.0.0.1:0", prometheus.NewRegistry(), hub, nil, Security{})
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.Run(ctx) }()
@@ -354,7 +363,7 @@ func TestRunListenError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	s := New(ln.Addr().String(), nil, nil, nil, zerolog.Nop())
+	s := mustNew(t, ln.Addr().String(), nil, nil, nil, Security{})
 	err = s.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Fatalf("Run on a busy port: %v", err)

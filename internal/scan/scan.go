@@ -6,6 +6,10 @@
 // counted, so a single runaway line costs at most MaxLine+1 bytes of memory
 // and never hides the lines after it.
 //
+// A Splitter touches nothing but the reader it is given and its own two
+// buffers: the BufSize one, and a MaxLine+1 one allocated the first time a
+// line outgrows BufSize and kept from then on (see [Splitter]).
+//
 // A line is the bytes up to, not including, '\n'; a '\r' before the '\n'
 // stays part of the line, and invalid UTF-8 and NUL bytes pass through
 // untouched. Blocks are slices of the Splitter's buffer: the matcher searches
@@ -36,15 +40,26 @@ const maxEmptyReads = 100
 // trusting their count would corrupt the buffer indices.
 var errNegativeRead = errors.New("scan: reader returned an invalid count")
 
-// Splitter reads an input and returns blocks of whole lines, using one buffer
-// that grows only as long as the longest line requires (up to MaxLine) and
-// shrinks back to BufSize afterwards. A Splitter is not safe for concurrent
-// use; a worker owns one and reuses it across inputs with Reset.
+// Splitter reads an input and returns blocks of whole lines. It reads into a
+// BufSize buffer; a line that outgrows it moves to a second buffer of
+// MaxLine+1 bytes, and back once the unreturned bytes fit BufSize again.
+//
+// The long-line buffer is allocated at full size once and kept, rather than
+// grown by doubling: doubling from 256 KiB to 16 MiB leaves ~16 MiB of
+// outgrown copies to the GC on every long line, and the process's peak RSS
+// then depends on when the GC runs. Reads stay at most BufSize bytes even
+// into the big buffer, so a line of 1 MiB makes only about 1 MiB of it
+// resident; pages of a fresh allocation the reads never reach cost nothing.
+// Peak memory is thus BufSize + MaxLine + 1 whatever the line lengths, and a
+// Splitter that never meets a line longer than BufSize never allocates the
+// big buffer. A Splitter is not safe for concurrent use; a worker owns one
+// and reuses it across inputs with Reset.
 type Splitter struct {
 	r io.Reader
 
-	base    []byte // the BufSize buffer, kept so a grown buffer can shrink back without allocating
-	buf     []byte // the buffer in use: base, or a larger one while a long line is buffered
+	base    []byte // the BufSize buffer
+	big     []byte // the MaxLine+1 buffer, nil until a line outgrows base; kept across Reset
+	buf     []byte // the buffer in use: base or big
 	start   int    // buf[start:end] is read but not yet returned
 	end     int
 	scanned int   // buf[start:start+scanned] is known to hold no '\n', so searches never rescan it
@@ -89,13 +104,14 @@ func NewSplitter(r io.Reader, bufSize, maxLine int) *Splitter {
 	return s
 }
 
-// Reset makes s read r from its start, keeping the buffer, so a worker can
+// Reset makes s read r from its start, keeping the buffers, so a worker can
 // reuse one Splitter for many inputs without allocating. It clears every
 // counter, the held partial line, Err and the line numbers of Lines.
 func (s *Splitter) Reset(r io.Reader) {
 	*s = Splitter{
 		r:       r,
 		base:    s.base,
+		big:     s.big,
 		buf:     s.base,
 		bufSize: s.bufSize,
 		maxLine: s.maxLine,
@@ -200,7 +216,8 @@ func (s *Splitter) skip() {
 }
 
 // fill makes room in the buffer (moving the unreturned bytes to its front,
-// shrinking it back to BufSize or growing it for a long line) and reads once.
+// moving them back to base once they fit or to big for a long line) and
+// reads once, at most BufSize bytes.
 func (s *Splitter) fill() {
 	n := s.end - s.start
 	switch {
@@ -208,18 +225,24 @@ func (s *Splitter) fill() {
 		copy(s.base, s.buf[s.start:s.end])
 		s.buf = s.base
 	case n == len(s.buf):
-		// Full without a '\n' and not past the cap yet (Next
-		// would have cut it): the line needs a bigger buffer.
-		nb := make([]byte, min(2*len(s.buf), s.maxLine+1))
-		copy(nb, s.buf[s.start:s.end])
-		s.buf = nb
+		// base is full without a '\n' and not past the cap yet (Next
+		// would have cut it; big is never full here, since it holds
+		// MaxLine+1): the line needs the big buffer.
+		if s.big == nil {
+			s.big = make([]byte, s.maxLine+1)
+		}
+		copy(s.big, s.buf[s.start:s.end])
+		s.buf = s.big
 	case s.start > 0:
 		copy(s.buf, s.buf[s.start:s.end])
 	}
 	s.start, s.end = 0, n
+	// Bounded so that a long line makes resident only the part of big it
+	// needs, not all MaxLine+1 bytes at the first read.
+	room := s.buf[s.end:min(len(s.buf), s.end+s.bufSize)]
 	for range maxEmptyReads {
-		m, err := s.r.Read(s.buf[s.end:])
-		if m < 0 || m > len(s.buf)-s.end {
+		m, err := s.r.Read(room)
+		if m < 0 || m > len(room) {
 			s.err = errNegativeRead
 			return
 		}
