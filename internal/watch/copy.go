@@ -162,6 +162,10 @@ func (l *loop) syncShadow(t *tracked, size int64) {
 	target := min(size, o.offset)
 	if target > t.offset {
 		t.offset = target
+		t.line = 0
+		if target == o.offset {
+			t.line = o.line
+		}
 		t.seekEnd = true // recomputes the tail fingerprint at the new offset
 	}
 }

@@ -13,12 +13,21 @@ import (
 )
 
 // position is where reading stands in a file, with the fingerprint of the
-// bytes just before it.
+// bytes just before it. It moves as a whole (commit, copies, retirement), so
+// a copy continuing at another file's offset takes its line number and its
+// declined state along.
 type position struct {
 	offset   int64
 	tailLen  int
 	tailCRC  uint32
 	skipping bool
+	// line is the 1-based number of the line starting at offset, 0 when
+	// lines before it were never seen (started at the end). Offset 0 is
+	// always line 1, whatever line says, so resets need not set it.
+	line int64
+	// declined: the Consumer returned ErrSkipFile; the offset advances
+	// without passing anything, until the file is rewritten from 0.
+	declined bool
 }
 
 // tracked is one followed file. Memory per file is bounded: the head
@@ -259,6 +268,7 @@ func (l *loop) read(t *tracked) error {
 		t.clamp = false
 		if size < t.offset {
 			t.offset = size
+			t.line = 0 // seekToEnd keeps it when the offset stays: it does not belong here
 			t.seekEnd = true
 		}
 	}
@@ -366,14 +376,42 @@ func (l *loop) touch(t *tracked) {
 	}
 }
 
+// emit hands block, which starts at t's offset, to the Consumer, unless t was
+// declined, and moves t's line number past it. The caller advances the offset.
 func (l *loop) emit(t *tracked, block []byte) error {
-	if err := l.f.consumer.Lines(t.fileID(), block, t.offset, 0); err != nil {
-		return err
+	if t.offset == 0 {
+		t.line = 1
 	}
-	l.emitted = true
-	l.st.LinesRead.Add(int64(bytes.Count(block, nl)))
-	l.st.BytesRead.Add(int64(len(block)))
+	n := int64(bytes.Count(block, nl))
+	if !t.declined {
+		err := l.f.consumer.Lines(t.fileID(), block, t.offset, t.line)
+		l.emitted = true
+		switch {
+		case errors.Is(err, ErrSkipFile):
+			t.declined = true
+			l.log.Debug().Str("path", t.path).Msg("the consumer declined the file; its offset is followed without passing it on")
+		case err != nil:
+			return err
+		default:
+			l.st.LinesRead.Add(n)
+			l.st.BytesRead.Add(int64(len(block)))
+		}
+	}
+	if t.line > 0 {
+		t.line += lineCount(block, n)
+	}
 	return nil
+}
+
+// lineCount is the number of lines in block, which holds n newlines: a block
+// without a final newline (a cut line, or a flushed partial one) ends in a
+// line of its own, as one-shot counts it; the rest of a cut line, skipped up
+// to its newline, is no line.
+func lineCount(block []byte, n int64) int64 {
+	if len(block) > 0 && block[len(block)-1] != '\n' {
+		n++
+	}
+	return n
 }
 
 var nl = []byte{'\n'}
@@ -390,7 +428,7 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.st.Truncations.Add(1)
 	l.st.TruncatedBytes.Add(max(0, t.offset-size))
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
-	t.position = position{}
+	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)
@@ -398,8 +436,11 @@ func (l *loop) truncated(t *tracked, size int64) {
 
 // seekToEnd places t after the last newline before its offset (the size at
 // discovery), so that a partial last line is read whole once completed.
+// Its line number stays only if the offset does not move: the lines before
+// the new offset were never counted.
 func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	t.seekEnd = false
+	was := t.offset
 	off := min(t.offset, size)
 	start := max(0, off-tailMax)
 	n, err := pread(t.fd, l.buf[:off-start], start)
@@ -410,8 +451,13 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	off = start + int64(n)
 	if i := bytes.LastIndexByte(l.buf[:n], '\n'); i >= 0 {
 		off = start + int64(i) + 1
+		t.skipping = false // at the start of a line
 	} else if start == 0 {
 		off = 0 // one partial line so far: read it whole once complete
+		t.skipping = false
+	}
+	if off != was {
+		t.line = 0
 	}
 	return l.setOffset(t, off)
 }

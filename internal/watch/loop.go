@@ -432,7 +432,7 @@ func (l *loop) drain() error {
 func (l *loop) commit() {
 	for _, t := range l.touched {
 		t.touched = false
-		t.committed = position{offset: t.offset, tailLen: t.tailLen, tailCRC: t.tailCRC, skipping: t.skipping}
+		t.committed = t.position
 	}
 	if len(l.touched) > 0 {
 		l.changed = true

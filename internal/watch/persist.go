@@ -26,7 +26,7 @@ func (l *loop) resume(t *tracked) {
 		t.rotated = false // a new file: its partial last line waits for its newline
 		return
 	}
-	t.position = position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping}
+	t.position = recordPosition(*rec)
 	t.committed = t.position
 }
 
@@ -50,15 +50,23 @@ func (t *tracked) record() state.File {
 	return state.File{
 		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
 		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
+		Line: c.line, Declined: c.declined,
 		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
 	}
+}
+
+// recordPosition is the position a state record saved; a version 1 record
+// has Line 0, which is "unknown".
+func recordPosition(rec state.File) position {
+	return position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping,
+		line: rec.Line, declined: rec.Declined}
 }
 
 func recordFingerprint(rec state.File) fingerprint {
 	return fingerprint{
 		headLen:  rec.HeadLen,
 		headCRC:  rec.HeadCRC,
-		position: position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping},
+		position: recordPosition(rec),
 		key:      fileKey{rec.Dev, rec.Ino},
 	}
 }
