@@ -63,6 +63,7 @@ type tracked struct {
 	openFailed              bool
 	noWait                  bool // decide copies at once (RunOnce)
 	clamp                   bool // a former copy: an offset past its end means "all read"
+	ended                   bool // RunOnce: queued for FileEnd
 
 	shadowOf *tracked   // the live original this file is a copy of
 	shadows  []*tracked // copies of this file
@@ -241,6 +242,10 @@ func (l *loop) read(t *tracked) error {
 	}
 	size := l.stat.Size
 	t.size, t.gone = size, l.stat.Nlink == 0
+	if !l.follow && !t.ended {
+		t.ended = true
+		l.ends = append(l.ends, t)
+	}
 	if l.f.hooks.statted != nil {
 		l.f.hooks.statted(t.path)
 	}

@@ -44,6 +44,7 @@ type loop struct {
 	dirty   []*tracked
 	touched []*tracked
 	emitted bool
+	ends    []*tracked // RunOnce: files read, in order, for FileEnd
 
 	buf     []byte
 	dataCap int
@@ -418,6 +419,7 @@ func (l *loop) drain() error {
 	}
 	clear(l.dirty)
 	l.dirty = l.dirty[:0]
+	l.fileEnds()
 	if l.emitted {
 		if err := l.f.consumer.Flush(); err != nil {
 			return fmt.Errorf("watch: flush output: %w", err)
@@ -490,4 +492,23 @@ func (l *loop) reload(cfg Config) error {
 	}
 	l.logWatchLimit()
 	return nil
+}
+
+// fileEnds tells a FileEnder that the files RunOnce read are done. It waits
+// for the end of the drain because a file read early can still get lines
+// from a later one (the copy that supplies what a truncation took), and it
+// comes before the Flush, as FileEnd may produce output (-c), which needs
+// that Flush even when no line was passed.
+func (l *loop) fileEnds() {
+	if len(l.ends) == 0 {
+		return
+	}
+	if fe, ok := l.f.consumer.(FileEnder); ok {
+		for _, t := range l.ends {
+			fe.FileEnd(t.fileID())
+		}
+		l.emitted = true
+	}
+	clear(l.ends)
+	l.ends = l.ends[:0]
 }
