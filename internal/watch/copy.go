@@ -125,10 +125,10 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	}
 	if mightBe && !t.noWait {
 		if t.pendingSince.IsZero() {
-			t.pendingSince = time.Now()
+			t.pendingSince = l.now()
 			return true
 		}
-		if time.Since(t.pendingSince) < pendingAge {
+		if l.now().Sub(t.pendingSince) < pendingAge {
 			return true
 		}
 	}

@@ -230,6 +230,13 @@ func (l *loop) shutdown(cause error) error {
 	return cause
 }
 
+func (l *loop) now() time.Time {
+	if l.f.hooks.now != nil {
+		return l.f.hooks.now()
+	}
+	return time.Now()
+}
+
 func (l *loop) tickInterval() time.Duration {
 	d := l.cfg.SaveInterval
 	if l.cfg.PollInterval > 0 {

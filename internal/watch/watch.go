@@ -213,6 +213,7 @@ type hooks struct {
 	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
 	statted    func(path string)                        // called in read after the fstat, before the head and data are read
 	afterTick  func()                                   // called after each tick and the drain after it
+	now        func() time.Time                         // replaces time.Now for the copy decision's wait
 }
 
 type reloadReq struct {
