@@ -14,25 +14,31 @@ type fingerprint struct {
 	headLen int
 	headCRC uint32
 	position
-	age int
-	key fileKey
+	age  int
+	key  fileKey
+	path string // where it was, for the name check of small compressed rotations
 }
 
 func (l *loop) retire(t *tracked) {
 	if t.offset == 0 || len(t.head) == 0 {
 		return
 	}
-	if len(l.retired) >= retireKeep {
-		copy(l.retired, l.retired[1:])
-		l.retired = l.retired[:len(l.retired)-1]
-	}
-	l.retired = append(l.retired, fingerprint{
+	l.retireFingerprint(fingerprint{
 		head:     bytes.Clone(t.head),
 		headLen:  len(t.head),
 		headCRC:  state.Checksum(t.head),
 		position: t.position,
 		key:      t.key,
+		path:     t.path,
 	})
+}
+
+func (l *loop) retireFingerprint(fp fingerprint) {
+	if len(l.retired) >= retireKeep {
+		copy(l.retired, l.retired[1:])
+		l.retired = l.retired[:len(l.retired)-1]
+	}
+	l.retired = append(l.retired, fp)
 }
 
 // decideCopy is called before the first read of a file that appeared while

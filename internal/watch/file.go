@@ -244,7 +244,7 @@ func (l *loop) read(t *tracked) error {
 	t.size, t.gone = size, l.stat.Nlink == 0
 	if !l.follow && !t.ended {
 		t.ended = true
-		l.ends = append(l.ends, t)
+		l.ends = append(l.ends, endRef{t: t})
 	}
 	if l.f.hooks.statted != nil {
 		l.f.hooks.statted(t.path)
@@ -381,20 +381,26 @@ func (l *loop) touch(t *tracked) {
 	}
 }
 
-// emit hands block, which starts at t's offset, to the Consumer, unless t was
-// declined, and moves t's line number past it. The caller advances the offset.
+// emit hands block, which starts at t's offset, to the Consumer. The caller
+// advances the offset.
 func (l *loop) emit(t *tracked, block []byte) error {
-	if t.offset == 0 {
-		t.line = 1
+	return l.pass(t.fileID(), &t.position, block, t.offset)
+}
+
+// pass hands block, at offset off of f, to the Consumer unless p was
+// declined, and moves p's line number past it; p's offset is the caller's.
+func (l *loop) pass(f File, p *position, block []byte, off int64) error {
+	if off == 0 {
+		p.line = 1
 	}
 	n := int64(bytes.Count(block, nl))
-	if !t.declined {
-		err := l.f.consumer.Lines(t.fileID(), block, t.offset, t.line)
+	if !p.declined {
+		err := l.f.consumer.Lines(f, block, off, p.line)
 		l.emitted = true
 		switch {
 		case errors.Is(err, ErrSkipFile):
-			t.declined = true
-			l.log.Debug().Str("path", t.path).Msg("the consumer declined the file; its offset is followed without passing it on")
+			p.declined = true
+			l.log.Debug().Str("path", f.Path).Msg("the consumer declined the file; its offset is followed without passing it on")
 		case err != nil:
 			return err
 		default:
@@ -402,8 +408,8 @@ func (l *loop) emit(t *tracked, block []byte) error {
 			l.st.BytesRead.Add(int64(len(block)))
 		}
 	}
-	if t.line > 0 {
-		t.line += lineCount(block, n)
+	if p.line > 0 {
+		p.line += lineCount(block, n)
 	}
 	return nil
 }

@@ -117,8 +117,9 @@ func TestLineNumbers(t *testing.T) {
 	}
 }
 
-// runOnce runs one incremental pass with cfg and returns what it passed on.
-func runOnce(t *testing.T, cfg Config, c Consumer) {
+// runOnce runs one incremental pass with cfg into c and returns the
+// Follower, for its stats, and what it logged.
+func runOnce(t *testing.T, cfg Config, c Consumer) (*Follower, string) {
 	t.Helper()
 	logs := &testutil.SyncBuffer{}
 	cfg.Logger = zerolog.New(logs)
@@ -129,6 +130,7 @@ func runOnce(t *testing.T, cfg Config, c Consumer) {
 	if err := f.RunOnce(context.Background()); err != nil {
 		t.Fatalf("RunOnce: %v\n%s", err, logs)
 	}
+	return f, logs.String()
 }
 
 // TestLineNumbersAcrossRuns: line numbers survive in the state file, through

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/logscan/logscan/internal/input"
+	"github.com/logscan/logscan/internal/scan"
 	"github.com/logscan/logscan/internal/state"
 	"github.com/rs/zerolog"
 )
@@ -40,11 +42,28 @@ type loop struct {
 	reloading bool                   // discoveries follow StartAt, not the state rules
 	initial   bool                   // draining after the initial walk: close files after reading
 	retired   []fingerprint          // identities of content already read, for copy detection
+	cTracked  bool                   // the state file tracked compressed files
+
+	cfiles    map[fileKey]*cfile // compressed files
+	cByPath   map[string]*cfile
+	cqueue    []*cfile // to read in this drain
+	cwaiting  []*cfile // new while running: read once quiet for a tick
+	cdetached []*cfile
+	ctouched  []*cfile
+	ccands    []ccand
+	opener    *input.Opener
+	sp        *scan.Splitter
+	cs        cstream
+	creplay   replay
+	cskip     replay
+	ccount    counter
+	chead     []byte // decompressed head of the compressed file being read
+	ctail     []byte // the bytes before its offset
 
 	dirty   []*tracked
 	touched []*tracked
 	emitted bool
-	ends    []*tracked // RunOnce: files read, in order, for FileEnd
+	ends    []endRef // RunOnce: files read, in order, for FileEnd
 
 	buf     []byte
 	dataCap int
@@ -73,6 +92,8 @@ func newLoop(f *Follower, follow bool) *loop {
 		byPath:    map[string]*tracked{},
 		byKey:     map[fileKey]*tracked{},
 		dirs:      map[string]bool{},
+		cfiles:    map[fileKey]*cfile{},
+		cByPath:   map[string]*cfile{},
 		rootFiles: map[string]bool{},
 		missing:   map[string]bool{},
 	}
@@ -219,6 +240,9 @@ func (l *loop) shutdown(cause error) error {
 	for _, t := range l.byKey {
 		l.closeFile(t)
 	}
+	if l.opener != nil {
+		_ = l.opener.Close() // stops the zstd decoder's goroutines; it reports nothing
+	}
 	if l.watcher != nil {
 		if err := l.watcher.Close(); err != nil {
 			l.log.Warn().Err(err).Msg("closing the inotify watcher")
@@ -277,6 +301,9 @@ func (l *loop) handle(ev fsnotify.Event) {
 			l.markDirty(t)
 			return
 		}
+		if l.cByPath[name] != nil {
+			return // done ones never grow; the tick sees the writes to waiting ones
+		}
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		if _, ok := l.dirs[name]; ok {
@@ -284,6 +311,9 @@ func (l *loop) handle(ev fsnotify.Event) {
 		}
 		if t := l.byPath[name]; t != nil {
 			l.checkPath(t)
+		}
+		if c := l.cByPath[name]; c != nil {
+			l.checkCompressed(c)
 		}
 		if !ev.Has(fsnotify.Create) {
 			return
@@ -361,6 +391,7 @@ func (l *loop) tick() {
 	}
 	clear(l.retired[len(kept):])
 	l.retired = kept
+	l.tickCompressed()
 
 	for r := range l.missing {
 		if _, err := os.Stat(r); err == nil {
@@ -400,6 +431,29 @@ func (l *loop) markDirty(t *tracked) {
 // drain reads every dirty file to its end, then flushes the Consumer once and
 // checkpoints the offsets of what was flushed.
 func (l *loop) drain() error {
+	for {
+		if err := l.drainPlain(); err != nil {
+			return err
+		}
+		if err := l.drainCompressed(); err != nil {
+			return err
+		}
+		if len(l.dirty) == 0 {
+			break // reading compressed files found no plain one to read
+		}
+	}
+	l.fileEnds()
+	if l.emitted {
+		if err := l.f.consumer.Flush(); err != nil {
+			return fmt.Errorf("watch: flush output: %w", err)
+		}
+		l.emitted = false
+	}
+	l.commit()
+	return nil
+}
+
+func (l *loop) drainPlain() error {
 	for i := 0; i < len(l.dirty); i++ {
 		t := l.dirty[i]
 		t.dirty = false
@@ -426,14 +480,6 @@ func (l *loop) drain() error {
 	}
 	clear(l.dirty)
 	l.dirty = l.dirty[:0]
-	l.fileEnds()
-	if l.emitted {
-		if err := l.f.consumer.Flush(); err != nil {
-			return fmt.Errorf("watch: flush output: %w", err)
-		}
-		l.emitted = false
-	}
-	l.commit()
 	return nil
 }
 
@@ -448,6 +494,7 @@ func (l *loop) commit() {
 	}
 	clear(l.touched)
 	l.touched = l.touched[:0]
+	l.commitCompressed()
 	l.emitted = false
 }
 
@@ -492,6 +539,7 @@ func (l *loop) reload(cfg Config) error {
 			l.forget(t, false)
 		}
 	}
+	l.reloadCompressed()
 	for d := range l.dirs {
 		if _, ok := l.dirs[d]; ok && !l.inScopeDir(d) && !l.isFileRootParent(d) {
 			l.forgetDir(d)
@@ -499,6 +547,12 @@ func (l *loop) reload(cfg Config) error {
 	}
 	l.logWatchLimit()
 	return nil
+}
+
+// endRef is a file, plain or compressed, that RunOnce read.
+type endRef struct {
+	t *tracked
+	c *cfile
 }
 
 // fileEnds tells a FileEnder that the files RunOnce read are done. It waits
@@ -511,8 +565,12 @@ func (l *loop) fileEnds() {
 		return
 	}
 	if fe, ok := l.f.consumer.(FileEnder); ok {
-		for _, t := range l.ends {
-			fe.FileEnd(t.fileID())
+		for _, e := range l.ends {
+			if e.t != nil {
+				fe.FileEnd(e.t.fileID())
+			} else {
+				fe.FileEnd(e.c.fileID())
+			}
 		}
 		l.emitted = true
 	}

@@ -68,6 +68,7 @@ func recordFingerprint(rec state.File) fingerprint {
 		headCRC:  rec.HeadCRC,
 		position: recordPosition(rec),
 		key:      fileKey{rec.Dev, rec.Ino},
+		path:     rec.Path,
 	}
 }
 
@@ -89,6 +90,7 @@ func (l *loop) loadState() {
 		return
 	}
 	l.haveState = true
+	l.cTracked = st.Decompress
 	l.saved = make(map[fileKey]state.File, len(st.Files))
 	for _, f := range st.Files {
 		l.saved[fileKey{f.Dev, f.Ino}] = f
@@ -116,6 +118,10 @@ func (l *loop) save() {
 			continue // never read, or a copy: decided again at the next start
 		}
 		st.Files = append(st.Files, t.record())
+	}
+	if l.cfg.Decompress {
+		st.Decompress = true
+		st.Files = l.compressedRecords(st.Files)
 	}
 	slices.SortFunc(st.Files, func(a, b state.File) int { return cmp.Compare(a.Path, b.Path) })
 	save := l.f.hooks.save

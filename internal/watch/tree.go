@@ -70,8 +70,9 @@ func (l *loop) inScopeDir(dir string) bool {
 }
 
 // wantFile is the include decision for a regular file at path.
+// Compressed files are never followed as plain ones (see wantCompressed).
 func (l *loop) wantFile(path string) bool {
-	if strings.HasSuffix(path, ".gz") || strings.HasSuffix(path, ".zst") {
+	if isCompressed(path) {
 		return false
 	}
 	if !l.rootFiles[path] && !l.inScopeDir(filepath.Dir(path)) {
@@ -203,6 +204,11 @@ func (l *loop) forgetDir(dir string) {
 			l.checkPath(t)
 		}
 	}
+	for p, c := range l.cByPath {
+		if strings.HasPrefix(p, dir+"/") {
+			l.checkCompressed(c)
+		}
+	}
 }
 
 // rescan lists the directories again, all of them after an overflow or only
@@ -233,6 +239,11 @@ func (l *loop) rescan(all bool) {
 	for _, t := range l.byPath {
 		if t.seen != l.gen && (all || scanned[filepath.Dir(t.path)]) {
 			l.checkPath(t)
+		}
+	}
+	for _, c := range l.cByPath {
+		if c.seen != l.gen && (all || scanned[filepath.Dir(c.path)]) {
+			l.checkCompressed(c)
 		}
 	}
 }
@@ -330,6 +341,12 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 		l.byPath[path] = t
 		l.changed = true
 		l.markDirty(t)
+		return
+	}
+	if isCompressed(path) {
+		if l.wantCompressed(path) {
+			l.discoverCompressed(path, fi, initial)
+		}
 		return
 	}
 	if !l.wantFile(path) {
