@@ -59,43 +59,9 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	}
 	mightBe := false
 	try := func(c fingerprint, o *tracked) bool {
-		if c.offset < headMax {
-			return false
-		}
-		if c.head != nil {
-			n := min(len(c.head), len(t.head))
-			if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
-				return false
-			}
-			if len(t.head) < len(c.head) {
-				mightBe = true // a copy whose first KiB is still being written?
-				return false
-			}
-		} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
-			return false
-		}
-		if size < c.offset {
-			if o != nil && o.file != nil && l.sameRange(t, o, size) {
-				// A copy of content already read, or still being copied.
-				l.linkShadow(t, o)
-				t.offset = size
-				t.seekEnd = true
-				return true
-			}
-			if c.head != nil {
-				mightBe = true
-			}
-			return false
-		}
-		n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
-		if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
-			return false
-		}
-		t.position = c.position
-		if o != nil {
-			l.linkShadow(t, o)
-		}
-		return true
+		found, might := l.tryCopy(t, c, o, size)
+		mightBe = mightBe || might
+		return found
 	}
 	found := false
 	for _, o := range l.byKey {
@@ -141,6 +107,46 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	t.fresh = false
 	t.pendingSince = time.Time{}
 	return false
+}
+
+// tryCopy reports whether t, a new file of size bytes, is a copy of the
+// content c fingerprints (o is the file followed that c is of, if any), and
+// if not whether it might become one as it is still being written. A copy
+// takes c's position, or becomes o's shadow.
+func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) (found, mightBe bool) {
+	if c.offset < headMax {
+		return false, false
+	}
+	if c.head != nil {
+		n := min(len(c.head), len(t.head))
+		if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
+			return false, false
+		}
+		if len(t.head) < len(c.head) {
+			return false, true // a copy whose first KiB is still being written?
+		}
+	} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
+		return false, false
+	}
+	if size < c.offset {
+		if o != nil && o.file != nil && l.sameRange(t, o, size) {
+			// A copy of content already read, or still being copied.
+			l.linkShadow(t, o)
+			t.offset = size
+			t.seekEnd = true
+			return true, false
+		}
+		return false, c.head != nil
+	}
+	n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
+	if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
+		return false, false
+	}
+	t.position = c.position
+	if o != nil {
+		l.linkShadow(t, o)
+	}
+	return true, false
 }
 
 // sameRange reports whether the last bytes (up to 1 KiB) before size are the

@@ -288,6 +288,12 @@ func (l *loop) read(t *tracked) error {
 	if size < t.offset {
 		l.truncated(t, size)
 	}
+	return l.readLines(t)
+}
+
+// readLines reads t from its offset to its end, checking the bytes before
+// the offset first, and hands the whole lines to the Consumer.
+func (l *loop) readLines(t *tracked) error {
 	for {
 		start := t.offset - int64(t.tailLen)
 		n, err := pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
