@@ -51,7 +51,6 @@ type cfile struct {
 	stirred bool   // just found: not quiet for a whole tick yet
 
 	queued, waiting, detached, removed, touched, ended bool
-	seenDetached                                       bool // detached for a whole tick: forgotten at the next
 }
 
 func (c *cfile) fileID() File { return File{Path: c.path, Dev: c.key.dev, Ino: c.key.ino} }
@@ -138,8 +137,8 @@ func (l *loop) discoverCompressed(path string, fi fs.FileInfo, initial bool) {
 	default:
 		c.mode = cNew
 	}
-	if initial {
-		l.queueCompressed(c)
+	if initial || !l.follow {
+		l.queueCompressed(c) // RunOnce has no later tick to wait for
 	} else {
 		// gzip may still be writing it: read it once it has been quiet
 		// for a tick, or its stream ends early and is a read error.
@@ -172,9 +171,10 @@ func (l *loop) checkCompressed(c *cfile) {
 	l.detachCompressed(c)
 }
 
-// detachCompressed keeps c, by its key only, until the next tick: a rename
-// shows its new name in the same or the next batch of events, and finds it
-// by its key without reading it again.
+// detachCompressed keeps c, by its key only, until the next tick, as a plain
+// file without a descriptor is kept: a rename shows its new name in the same
+// or the next batch of events, which finds it by its key and checks only its
+// head instead of reading it again.
 func (l *loop) detachCompressed(c *cfile) {
 	if l.cByPath[c.path] == c {
 		delete(l.cByPath, c.path)
@@ -205,6 +205,16 @@ func (l *loop) forgetCompressed(c *cfile, retire bool) {
 // tickCompressed reads the compressed files that have been quiet since the
 // last tick and forgets those whose name was not found again.
 func (l *loop) tickCompressed() {
+	// First those detached before this tick, so that one detached below
+	// still gets until the next for its new name to show.
+	for _, c := range l.cdetached {
+		if c.detached && !c.removed {
+			l.forgetCompressed(c, true)
+		}
+	}
+	clear(l.cdetached)
+	l.cdetached = l.cdetached[:0]
+
 	kept := l.cwaiting[:0]
 	for _, c := range l.cwaiting {
 		if c.removed {
@@ -227,19 +237,6 @@ func (l *loop) tickCompressed() {
 	}
 	clear(l.cwaiting[len(kept):])
 	l.cwaiting = kept
-
-	old := l.cdetached
-	l.cdetached = nil
-	for _, c := range old {
-		if c.detached && !c.removed {
-			if c.seenDetached {
-				l.forgetCompressed(c, true)
-			} else {
-				c.seenDetached = true
-				l.cdetached = append(l.cdetached, c)
-			}
-		}
-	}
 }
 
 // drainCompressed reads the queued compressed files, after the plain ones of

@@ -505,3 +505,46 @@ func TestCompressedPolled(t *testing.T) {
 	}
 	wantNums(t, nums(t, h.rec), map[string]int64{"b1": 1, "b2": 2})
 }
+
+// TestCompressedFollowRetry: in follow mode a compressed file that failed
+// (cut short) is tried again once it changed and is quiet again, from after
+// what it passed; unchanged, it is not tried again.
+func TestCompressedFollowRetry(t *testing.T) {
+	for _, cd := range codecs {
+		t.Run(cd.ext, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "app.log"), "")
+			h := start(t, Config{Roots: []string{dir}, Decompress: true}, nil)
+			content := numbered("a-line-of-the-compressed-file-", 1, 40000)
+			good := cd.enc(t, content)
+			path := filepath.Join(dir, "x.log.1"+cd.ext)
+			writeFile(t, path, string(good[:len(good)*2/3]))
+			h.syncNew()
+			for range 4 {
+				h.tickSync()
+			}
+			h.syncNew()
+			if e := h.f.Stats().ReadErrors.Load(); e != 1 {
+				t.Fatalf("ReadErrors = %d after a cut-short file, want 1", e)
+			}
+			writeFile(t, path, string(good))
+			h.syncNew()
+			for range 3 {
+				h.tickSync()
+			}
+			h.syncNew()
+			if e := h.f.Stats().ReadErrors.Load(); e != 1 {
+				t.Errorf("ReadErrors = %d after the repair, want still 1", e)
+			}
+			var got []string
+			for _, r := range h.rec.records() {
+				if r.path == path {
+					got = append(got, r.line)
+				}
+			}
+			if !slices.Equal(got, linesOf(content)) {
+				t.Errorf("%d lines passed, want each of the %d once, in order", len(got), len(linesOf(content)))
+			}
+		})
+	}
+}

@@ -235,6 +235,10 @@ func (l *loop) compressedError(c *cfile, err error) {
 func (l *loop) compressedStart(c *cfile, head []byte) (position, bool) {
 	rec := c.rec
 	c.rec = nil
+	if rec == nil && (c.committedDone || c.committed.offset > 0) {
+		own := c.record() // tried before in this run, and cut short
+		rec = &own
+	}
 	if rec != nil && rec.Compressed && rec.Done {
 		if doneHeadMatches(*rec, head) {
 			return recordPosition(*rec), true

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 
 	"github.com/logscan/logscan/internal/scan"
@@ -60,6 +61,7 @@ func oneShotNums(content string, maxLine int) map[string]int64 {
 // was seen in the file's current identity, and 0 when not.
 func TestLineNumbers(t *testing.T) {
 	long := strings.Repeat("L", 40)
+	hundred := numbered("hundred-lines-", 1, 100) // over the 1 KiB a copy must share
 	tests := []struct {
 		name    string
 		startAt string
@@ -103,6 +105,16 @@ func TestLineNumbers(t *testing.T) {
 			h.tickSync()
 			testutil.AppendFile(t, log, "n1\n")
 		}, map[string]int64{"l1": 1, "no-newline": 2, "n1": 1}},
+		{"copytruncate, seen only after it", "beginning", 0, hundred, func(t *testing.T, h *harness, log string) {
+			h.sync()
+			h.f.hooks.dropEvents.Store(true)
+			testutil.AppendFile(t, log, "x1\nx2\n")
+			copyTruncate(t, log, log+".1")
+			testutil.AppendFile(t, log, "y1\n")
+			h.errs <- fsnotify.ErrEventOverflow
+			h.rec.waitFor(t, "the rescan", func(l []string) bool { return contains(l, "x2") && contains(l, "y1") })
+			h.f.hooks.dropEvents.Store(false)
+		}, union(oneShotNums(hundred, 0), map[string]int64{"x1": 101, "x2": 102, "y1": 1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -301,8 +301,13 @@ func (l *loop) handle(ev fsnotify.Event) {
 			l.markDirty(t)
 			return
 		}
-		if l.cByPath[name] != nil {
-			return // done ones never grow; the tick sees the writes to waiting ones
+		if c := l.cByPath[name]; c != nil {
+			// Done ones never grow, and the tick sees the writes to waiting
+			// ones; one that failed is tried again once quiet.
+			if !c.done && !c.waiting {
+				l.waitCompressed(c)
+			}
+			return
 		}
 	}
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
