@@ -112,8 +112,10 @@ type Consumer interface {
 	// offset off in f. line is the 1-based number of the block's first line
 	// when every line of f before it has been read in this identity (f was
 	// read from offset 0), and 0 when it is not known (f was started at its
-	// end). The block is only valid during the call. Returning
-	// [ErrSkipFile] says that no more of f is wanted (a binary file).
+	// end). For a compressed file ([Config.Decompress]) block, off and line
+	// are of its decompressed content, and f names the compressed file.
+	// The block is only valid during the call. Returning [ErrSkipFile]
+	// says that no more of f is wanted (a binary file).
 	Lines(f File, block []byte, off, line int64) error
 	// Flush writes everything received so far to the output. Offsets are
 	// checkpointed only for lines received before a Flush that returned nil.
@@ -129,8 +131,11 @@ var ErrSkipFile = errors.New("watch: skip the rest of this file")
 // FileEnder is implemented by a Consumer that wants to know when a file has
 // been read to its end in [Follower.RunOnce]: FileEnd is called once for
 // every file RunOnce considered, in the order they were read, after its last
-// Lines call and before the final Flush; also for a file with nothing new.
-// The one-shot printers need it for -c and -L.
+// Lines call and before the final Flush; also for a file with nothing new,
+// one declined, and a compressed one already done. All of them come after
+// the last Lines call of the run, plain files first, then compressed ones;
+// a file that could not be opened gets none. The one-shot printers need it
+// for -c and -L.
 type FileEnder interface {
 	FileEnd(f File)
 }
