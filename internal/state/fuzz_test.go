@@ -12,7 +12,8 @@ import (
 // never hand back a state with impossible values that a resume would trust.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[{"path":"/var/log/syslog","dev":2049,"ino":12,"offset":100,"head_len":100,"head_crc":1,"tail_len":100,"tail_crc":2}]}`))
-	f.Add([]byte(`{"kind":"logscan-state","version":2,"files":[]}`))
+	f.Add([]byte(`{"kind":"logscan-state","version":2,"decompress":true,"files":[{"path":"/var/log/syslog.1.gz","dev":2049,"ino":13,"offset":100,"head_len":100,"head_crc32c":1,"tail_len":100,"tail_crc32c":2,"line":7,"compressed":true,"done":true}]}`))
+	f.Add([]byte(`{"kind":"logscan-state","version":3,"files":[]}`))
 	f.Add([]byte(`{"kind":"other","version":1}`))
 	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[{"offset":-5}]}`))
 	f.Add([]byte(`{"kind":"logscan-state","version":1,"files":[`))
@@ -40,7 +41,8 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, fl := range st.Files {
-			if fl.Offset < 0 || fl.HeadLen < 0 || fl.TailLen < 0 || int64(fl.TailLen) > fl.Offset {
+			if fl.Offset < 0 || fl.HeadLen < 0 || fl.TailLen < 0 || int64(fl.TailLen) > fl.Offset ||
+				fl.Line < 0 || fl.Line > fl.Offset+1 || fl.Done && !fl.Compressed {
 				t.Fatalf("implausible entry trusted: %+v", fl)
 			}
 		}

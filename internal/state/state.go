@@ -20,8 +20,14 @@ import (
 	"path/filepath"
 )
 
-// Version is the format version written by [Save]; [Load] accepts only this one.
-const Version = 1
+// Version is the format version written by [Save]. [Load] also reads
+// version 1, which predates line numbers, declined and compressed files: its
+// records load with those fields zero, which means "line unknown", "wanted"
+// and "not compressed", and its State.Decompress is false.
+const Version = 2
+
+// minVersion is the oldest format [Load] still reads.
+const minVersion = 1
 
 // Kind is the value of the "kind" field, which tells a logscan state file
 // apart from any other JSON document given by mistake.
@@ -49,13 +55,34 @@ type File struct {
 	// Skipping is true when Offset lies inside an over-long line whose rest
 	// must be skipped up to its newline.
 	Skipping bool `json:"skipping,omitempty"`
+	// Line is the 1-based number of the line that starts at Offset, or 0
+	// when it is not known (the file was first read from its end). Version
+	// 1 files have no line numbers, so their records load as unknown.
+	Line int64 `json:"line,omitempty"`
+	// Declined is true when the consumer wanted none of the file's content
+	// (a binary file): its offset still advances, but nothing is passed on
+	// until the file is rewritten from its start.
+	Declined bool `json:"declined,omitempty"`
+	// Compressed marks a .gz or .zst file, which is history and read once:
+	// Offset, Line, and both fingerprints are of its decompressed content.
+	Compressed bool `json:"compressed,omitempty"`
+	// Done is true for a compressed file that is never to be read again: it
+	// was read to its end, declined, or skipped at a first start at the end
+	// (then Offset is 0: its length was never learnt). A compressed record
+	// that is not Done was cut short by a read error and is resumed at
+	// Offset.
+	Done bool `json:"done,omitempty"`
 }
 
 // State is the whole content of a state file.
 type State struct {
 	Kind    string `json:"kind"`
 	Version int    `json:"version"`
-	Files   []File `json:"files"`
+	// Decompress is true when the writer tracked compressed files. Without
+	// it, a compressed file missing from Files may have been there all
+	// along, so it cannot be taken for one that is new since the last run.
+	Decompress bool   `json:"decompress,omitempty"`
+	Files      []File `json:"files"`
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -87,12 +114,20 @@ func Load(path string) (*State, error) {
 	if st.Kind != Kind {
 		return nil, fmt.Errorf("%w: %s: kind is %q, want %q", ErrCorrupt, path, st.Kind, Kind)
 	}
-	if st.Version != Version {
-		return nil, fmt.Errorf("%w: %s: version %d, this logscan reads version %d", ErrCorrupt, path, st.Version, Version)
+	if st.Version < minVersion || st.Version > Version {
+		return nil, fmt.Errorf("%w: %s: version %d, this logscan reads versions %d to %d", ErrCorrupt, path, st.Version, minVersion, Version)
 	}
 	for i, f := range st.Files {
 		if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
 			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has impossible offset or fingerprint lengths", ErrCorrupt, path, i, f.Path)
+		}
+		// Offset 0 is always line 1, and a line number past the offset
+		// would need lines of no bytes.
+		if f.Line < 0 || f.Line > f.Offset+1 || f.Offset == 0 && f.Line > 1 {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has an impossible line number %d", ErrCorrupt, path, i, f.Path, f.Line)
+		}
+		if f.Done && !f.Compressed {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) is done but not compressed", ErrCorrupt, path, i, f.Path)
 		}
 	}
 	return &st, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,8 +13,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	in := &State{Files: []File{
 		{Path: "/var/log/syslog", Dev: 2049, Ino: 12, Offset: 4096, HeadLen: 1024, HeadCRC: 7, TailLen: 1024, TailCRC: 9},
-		{Path: "/var/log/messages", Dev: 2049, Ino: 13, Offset: 5, HeadLen: 5, HeadCRC: 1, TailLen: 5, TailCRC: 1, Skipping: true},
-	}}
+		{Path: "/var/log/messages", Dev: 2049, Ino: 13, Offset: 5, HeadLen: 5, HeadCRC: 1, TailLen: 5, TailCRC: 1, Skipping: true, Line: 2, Declined: true},
+		{Path: "/var/log/messages.1.gz", Dev: 2049, Ino: 14, Offset: 9000, HeadLen: 1024, HeadCRC: 3, TailLen: 1024, TailCRC: 4, Line: 300, Compressed: true, Done: true},
+	}, Decompress: true}
 	if err := Save(path, in); err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +23,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Kind != Kind || out.Version != Version || len(out.Files) != 2 || out.Files[0] != in.Files[0] || out.Files[1] != in.Files[1] {
+	if out.Kind != Kind || out.Version != Version || !out.Decompress || !slices.Equal(out.Files, in.Files) {
 		t.Fatalf("round trip: got %+v, want %+v", out, in)
 	}
 	// Saving again replaces the file and leaves no temporary files behind.
@@ -57,7 +59,12 @@ func TestLoadCorrupt(t *testing.T) {
 		{"foreign", `{"kind":"other","version":1,"files":[]}`, `kind is "other"`},
 		{"no kind", `{"version":1,"files":[]}`, "kind is"},
 		{"unknown field", `{"kind":"logscan-state","version":1,"files":[],"extra":1}`, "unknown field"},
-		{"version", `{"kind":"logscan-state","version":2,"files":[]}`, "version 2"},
+		{"version", `{"kind":"logscan-state","version":3,"files":[]}`, "version 3"},
+		{"version 0", `{"kind":"logscan-state","version":0,"files":[]}`, "version 0"},
+		{"negative line", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","offset":3,"line":-1}]}`, "line number -1"},
+		{"line past offset", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","offset":3,"line":5}]}`, "line number 5"},
+		{"line at offset 0", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","offset":0,"line":2}]}`, "line number 2"},
+		{"done plain file", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","done":true}]}`, "done but not compressed"},
 		{"negative offset", `{"kind":"logscan-state","version":1,"files":[{"path":"/x","offset":-1}]}`, "files[0]"},
 		{"tail longer than offset", `{"kind":"logscan-state","version":1,"files":[{"path":"/x","offset":3,"tail_len":4}]}`, "files[0]"},
 		{"trailing data", `{"kind":"logscan-state","version":1,"files":[]} {}`, "trailing data"},
@@ -109,8 +116,15 @@ func TestSaveErrors(t *testing.T) {
 // deliberate new Version.
 func TestGoldenFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	st := &State{Files: []File{{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
-		HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail"))}}}
+	st := &State{Decompress: true, Files: []File{
+		{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
+			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail")), Line: 40},
+		{Path: "/var/log/app.log.1.gz", Dev: 64768, Ino: 131075, Offset: 4096,
+			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail2")), Line: 81,
+			Compressed: true, Done: true},
+		{Path: "/var/log/core.bin", Dev: 64768, Ino: 131076, Offset: 100,
+			HeadLen: 100, HeadCRC: Checksum([]byte("bin")), TailLen: 100, TailCRC: Checksum([]byte("bin")), Line: 1, Declined: true},
+	}}
 	if err := Save(path, st); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +146,22 @@ func TestGoldenFormat(t *testing.T) {
 		t.Errorf("format changed:\n got %s\nwant %s", got, want)
 	}
 	back, err := Load(golden)
-	if err != nil || back.Files[0] != st.Files[0] {
+	if err != nil || !back.Decompress || !slices.Equal(back.Files, st.Files) {
 		t.Errorf("golden file does not load back: %v %+v", err, back)
+	}
+}
+
+// TestLoadVersion1: a state file written before line numbers, declined and
+// compressed files loads, with every new field zero: line numbers unknown,
+// files wanted, and no compressed files tracked.
+func TestLoadVersion1(t *testing.T) {
+	st, err := Load(filepath.Join("testdata", "state-v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := File{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
+		HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail"))}
+	if st.Version != 1 || st.Decompress || len(st.Files) != 1 || st.Files[0] != want {
+		t.Fatalf("version 1 file loaded as %+v, want version 1 with %+v", st, want)
 	}
 }

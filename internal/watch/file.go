@@ -13,12 +13,21 @@ import (
 )
 
 // position is where reading stands in a file, with the fingerprint of the
-// bytes just before it.
+// bytes just before it. It moves as a whole (commit, copies, retirement), so
+// a copy continuing at another file's offset takes its line number and its
+// declined state along.
 type position struct {
 	offset   int64
 	tailLen  int
 	tailCRC  uint32
 	skipping bool
+	// line is the 1-based number of the line starting at offset, 0 when
+	// lines before it were never seen (started at the end). Offset 0 is
+	// always line 1, whatever line says, so resets need not set it.
+	line int64
+	// declined: the Consumer returned ErrSkipFile; the offset advances
+	// without passing anything, until the file is rewritten from 0.
+	declined bool
 }
 
 // tracked is one followed file. Memory per file is bounded: the head
@@ -54,23 +63,13 @@ type tracked struct {
 	openFailed              bool
 	noWait                  bool // decide copies at once (RunOnce)
 	clamp                   bool // a former copy: an offset past its end means "all read"
+	ended                   bool // RunOnce: queued for FileEnd
 
 	shadowOf *tracked   // the live original this file is a copy of
 	shadows  []*tracked // copies of this file
 }
 
 func (t *tracked) fileID() File { return File{Path: t.path, Dev: t.key.dev, Ino: t.key.ino} }
-
-// fingerprint is an identity of content already read: enough to recognise a
-// copy of it and to know where the copy's unread part starts.
-type fingerprint struct {
-	head    []byte // raw head; nil when only headLen and headCRC are known
-	headLen int
-	headCRC uint32
-	position
-	age int
-	key fileKey
-}
 
 // openFile opens t by its name and checks that the name still leads to it.
 func (l *loop) openFile(t *tracked) bool {
@@ -243,6 +242,10 @@ func (l *loop) read(t *tracked) error {
 	}
 	size := l.stat.Size
 	t.size, t.gone = size, l.stat.Nlink == 0
+	if !l.follow && !t.ended {
+		t.ended = true
+		l.ends = append(l.ends, endRef{t: t})
+	}
 	if l.f.hooks.statted != nil {
 		l.f.hooks.statted(t.path)
 	}
@@ -270,6 +273,7 @@ func (l *loop) read(t *tracked) error {
 		t.clamp = false
 		if size < t.offset {
 			t.offset = size
+			t.line = 0 // seekToEnd keeps it when the offset stays: it does not belong here
 			t.seekEnd = true
 		}
 	}
@@ -284,6 +288,12 @@ func (l *loop) read(t *tracked) error {
 	if size < t.offset {
 		l.truncated(t, size)
 	}
+	return l.readLines(t)
+}
+
+// readLines reads t from its offset to its end, checking the bytes before
+// the offset first, and hands the whole lines to the Consumer.
+func (l *loop) readLines(t *tracked) error {
 	for {
 		start := t.offset - int64(t.tailLen)
 		n, err := pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
@@ -377,14 +387,48 @@ func (l *loop) touch(t *tracked) {
 	}
 }
 
+// emit hands block, which starts at t's offset, to the Consumer. The caller
+// advances the offset.
 func (l *loop) emit(t *tracked, block []byte) error {
-	if err := l.f.consumer.Lines(t.fileID(), block, t.offset, 0); err != nil {
-		return err
+	return l.pass(t.fileID(), &t.position, block, t.offset)
+}
+
+// pass hands block, at offset off of f, to the Consumer unless p was
+// declined, and moves p's line number past it; p's offset is the caller's.
+func (l *loop) pass(f File, p *position, block []byte, off int64) error {
+	if off == 0 {
+		p.line = 1
 	}
-	l.emitted = true
-	l.st.LinesRead.Add(int64(bytes.Count(block, nl)))
-	l.st.BytesRead.Add(int64(len(block)))
+	n := int64(bytes.Count(block, nl))
+	if !p.declined {
+		err := l.f.consumer.Lines(f, block, off, p.line)
+		l.emitted = true
+		switch {
+		case errors.Is(err, ErrSkipFile):
+			p.declined = true
+			l.log.Debug().Str("path", f.Path).Msg("the consumer declined the file; its offset is followed without passing it on")
+		case err != nil:
+			return err
+		default:
+			l.st.LinesRead.Add(n)
+			l.st.BytesRead.Add(int64(len(block)))
+		}
+	}
+	if p.line > 0 {
+		p.line += lineCount(block, n)
+	}
 	return nil
+}
+
+// lineCount is the number of lines in block, which holds n newlines: a block
+// without a final newline (a cut line, or a flushed partial one) ends in a
+// line of its own, as one-shot counts it; the rest of a cut line, skipped up
+// to its newline, is no line.
+func lineCount(block []byte, n int64) int64 {
+	if len(block) > 0 && block[len(block)-1] != '\n' {
+		n++
+	}
+	return n
 }
 
 var nl = []byte{'\n'}
@@ -401,7 +445,7 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.st.Truncations.Add(1)
 	l.st.TruncatedBytes.Add(max(0, t.offset-size))
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
-	t.position = position{}
+	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)
@@ -409,8 +453,11 @@ func (l *loop) truncated(t *tracked, size int64) {
 
 // seekToEnd places t after the last newline before its offset (the size at
 // discovery), so that a partial last line is read whole once completed.
+// Its line number stays only if the offset does not move: the lines before
+// the new offset were never counted.
 func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	t.seekEnd = false
+	was := t.offset
 	off := min(t.offset, size)
 	start := max(0, off-tailMax)
 	n, err := pread(t.fd, l.buf[:off-start], start)
@@ -421,8 +468,13 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	off = start + int64(n)
 	if i := bytes.LastIndexByte(l.buf[:n], '\n'); i >= 0 {
 		off = start + int64(i) + 1
+		t.skipping = false // at the start of a line
 	} else if start == 0 {
 		off = 0 // one partial line so far: read it whole once complete
+		t.skipping = false
+	}
+	if off != was {
+		t.line = 0
 	}
 	return l.setOffset(t, off)
 }
@@ -442,296 +494,4 @@ func (l *loop) setOffset(t *tracked, off int64) bool {
 	}
 	l.touch(t)
 	return true
-}
-
-// resume checks a state record against the file now under its inode: the
-// head must still match. Otherwise the inode was reused and the file is new.
-// A record of an empty file proves nothing, so its inode holds a new file
-// too (read from the start, unless it is a copy of content already read).
-func (l *loop) resume(t *tracked) {
-	rec := t.resume
-	t.resume = nil
-	if rec.HeadLen == 0 {
-		t.fresh = true
-		t.rotated = false
-		return
-	}
-	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
-		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
-		l.retired = append(l.retired, recordFingerprint(*rec))
-		t.fresh = true
-		t.rotated = false // a new file: its partial last line waits for its newline
-		return
-	}
-	t.position = position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping}
-	t.committed = t.position
-}
-
-// recheck makes t, about to be read again under a new name without its
-// descriptor having been kept, resume like a file from the state file: its
-// position is trusted only if its head still matches (and, as before every
-// read, the bytes before the offset).
-func (l *loop) recheck(t *tracked) {
-	if t.resume != nil || t.fresh || t.seekEnd || t.shadowOf != nil {
-		return // its position is decided from the file's content anyway
-	}
-	rec := t.record()
-	t.resume = &rec
-	t.position, t.committed = position{}, position{}
-	t.head = t.head[:0]
-}
-
-// record is the state record of what has been flushed of t.
-func (t *tracked) record() state.File {
-	c := t.committed
-	return state.File{
-		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
-		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
-		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
-	}
-}
-
-func recordFingerprint(rec state.File) fingerprint {
-	return fingerprint{
-		headLen:  rec.HeadLen,
-		headCRC:  rec.HeadCRC,
-		position: position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping},
-		key:      fileKey{rec.Dev, rec.Ino},
-	}
-}
-
-func (l *loop) retire(t *tracked) {
-	if t.offset == 0 || len(t.head) == 0 {
-		return
-	}
-	if len(l.retired) >= retireKeep {
-		copy(l.retired, l.retired[1:])
-		l.retired = l.retired[:len(l.retired)-1]
-	}
-	l.retired = append(l.retired, fingerprint{
-		head:     bytes.Clone(t.head),
-		headLen:  len(t.head),
-		headCRC:  state.Checksum(t.head),
-		position: t.position,
-		key:      t.key,
-	})
-}
-
-// decideCopy is called before the first read of a file that appeared while
-// running (or while logscan was down). If its head and the bytes before a
-// known file's offset match that file, it is a copy (app.log.1 from
-// copytruncate, or cp in the tree) and its bytes up to that offset are not
-// read again. A copy of a file still followed becomes its shadow: it only
-// moves along with the original until the original is truncated, and then
-// supplies the bytes the original lost. Only content of at least 1 KiB is
-// matched, so that small new files that merely look alike are never
-// skipped. It reports true when the file may be a copy still being written,
-// or is still empty.
-func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
-	if size == 0 {
-		// Nothing to decide on yet, so nothing may be read: bytes written
-		// since the fstat come with their own event and are decided then.
-		return true
-	}
-	mightBe := false
-	try := func(c fingerprint, o *tracked) bool {
-		if c.offset < headMax {
-			return false
-		}
-		if c.head != nil {
-			n := min(len(c.head), len(t.head))
-			if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
-				return false
-			}
-			if len(t.head) < len(c.head) {
-				mightBe = true // a copy whose first KiB is still being written?
-				return false
-			}
-		} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
-			return false
-		}
-		if size < c.offset {
-			if o != nil && o.file != nil && l.sameRange(t, o, size) {
-				// A copy of content already read, or still being copied.
-				l.linkShadow(t, o)
-				t.offset = size
-				t.seekEnd = true
-				return true
-			}
-			if c.head != nil {
-				mightBe = true
-			}
-			return false
-		}
-		n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
-		if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
-			return false
-		}
-		t.position = c.position
-		if o != nil {
-			l.linkShadow(t, o)
-		}
-		return true
-	}
-	found := false
-	for _, o := range l.byKey {
-		if o == t || o.fresh || o.removed || o.shadowOf != nil {
-			continue
-		}
-		if o.resume != nil {
-			if found = try(recordFingerprint(*o.resume), nil); found {
-				break
-			}
-			continue
-		}
-		if found = try(fingerprint{head: o.head, position: o.position, key: o.key}, o); found {
-			break
-		}
-	}
-	for i := 0; !found && i < len(l.retired); i++ {
-		found = try(l.retired[i], nil)
-	}
-	for _, rec := range l.saved {
-		if found {
-			break
-		}
-		found = try(recordFingerprint(rec), nil)
-	}
-	if found {
-		t.fresh = false
-		t.pendingSince = time.Time{}
-		l.st.CopiesSkipped.Add(1)
-		l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg("new file is a copy of content already read; reading only what follows")
-		l.touch(t)
-		return false
-	}
-	if mightBe && !t.noWait {
-		if t.pendingSince.IsZero() {
-			t.pendingSince = time.Now()
-			return true
-		}
-		if time.Since(t.pendingSince) < pendingAge {
-			return true
-		}
-	}
-	t.fresh = false
-	t.pendingSince = time.Time{}
-	return false
-}
-
-// sameRange reports whether the last bytes (up to 1 KiB) before size are the
-// same in t and in o.
-func (l *loop) sameRange(t, o *tracked, size int64) bool {
-	k := min(size, tailMax)
-	a, b := l.buf[:k], l.buf[k:2*k]
-	n, err := pread(t.fd, a, size-k)
-	if err != nil || int64(n) != k {
-		return false
-	}
-	m, err := pread(o.fd, b, size-k)
-	return err == nil && int64(m) == k && bytes.Equal(a, b)
-}
-
-func (l *loop) linkShadow(t, o *tracked) {
-	t.shadowOf = o
-	o.shadows = append(o.shadows, t)
-}
-
-// syncShadow moves a copy along with its live original: everything the
-// original has been read to is not read again from the copy.
-func (l *loop) syncShadow(t *tracked, size int64) {
-	o := t.shadowOf
-	target := min(size, o.offset)
-	if target > t.offset {
-		t.offset = target
-		t.seekEnd = true // recomputes the tail fingerprint at the new offset
-	}
-}
-
-// unlinkShadows turns the copies of o into ordinary files. After a
-// truncation of o they continue from where o stood before it (pos), which
-// recovers what copytruncate took away before it was read.
-func (l *loop) unlinkShadows(o *tracked, pos *position) {
-	for _, s := range o.shadows {
-		if s.removed || s.shadowOf != o {
-			continue
-		}
-		s.shadowOf = nil
-		if pos != nil && pos.offset > s.offset {
-			s.position = *pos
-			s.clamp = true
-		}
-		l.markDirty(s)
-	}
-	o.shadows = nil
-}
-
-// loadState reads the state file; trouble with it is logged, and the safe
-// fallback is to start every existing file at its end.
-func (l *loop) loadState() {
-	if l.cfg.StateFile == "" {
-		return
-	}
-	st, err := state.Load(l.cfg.StateFile)
-	switch {
-	case err != nil:
-		l.forceEnd = true
-		l.log.Error().Err(err).Str("state_file", l.cfg.StateFile).
-			Msg("cannot use the state file; starting existing files at their end (nothing is read twice, lines written while logscan was down are skipped); it will be overwritten")
-		return
-	case st == nil:
-		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("no state file yet; first start")
-		return
-	}
-	l.haveState = true
-	l.saved = make(map[fileKey]state.File, len(st.Files))
-	for _, f := range st.Files {
-		l.saved[fileKey{f.Dev, f.Ino}] = f
-	}
-}
-
-// save writes the checkpointed offsets; a failure is logged and counted and
-// following goes on.
-func (l *loop) save() {
-	st := &state.State{Files: make([]state.File, 0, len(l.byKey))}
-	for _, t := range l.byKey {
-		// A detached file is kept: it may only have been renamed, and its new
-		// name not seen yet, so the next start finds it by its key. A deleted
-		// one can never be found again.
-		if t.gone || t.fresh && t.committed.offset == 0 {
-			continue
-		}
-		if t.resume != nil {
-			rec := *t.resume
-			rec.Path = t.path
-			st.Files = append(st.Files, rec)
-			continue
-		}
-		if t.seekEnd || t.shadowOf != nil {
-			continue // never read, or a copy: decided again at the next start
-		}
-		st.Files = append(st.Files, t.record())
-	}
-	slices.SortFunc(st.Files, func(a, b state.File) int { return cmp.Compare(a.Path, b.Path) })
-	save := l.f.hooks.save
-	if save == nil {
-		save = state.Save
-	}
-	if err := save(l.cfg.StateFile, st); err != nil {
-		l.st.StateSaveErrors.Add(1)
-		if msg := err.Error(); msg != l.saveErr {
-			l.saveErr = msg
-			if l.follow {
-				l.log.Error().Err(err).Msg("cannot save the state file; following continues, offsets are kept in memory and saving is retried")
-			} else {
-				l.log.Error().Err(err).Msg("cannot save the state file")
-			}
-		}
-		return
-	}
-	if l.saveErr != "" {
-		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("state file saved again")
-		l.saveErr = ""
-	}
-	l.changed = false
 }

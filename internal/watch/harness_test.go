@@ -43,13 +43,14 @@ type rec struct {
 	path, line string
 	id         string
 	off        int64
+	num        int64 // line number passed for it; 0: unknown
 }
 
 func newRecorder() *recorder {
 	return &recorder{notify: make(chan struct{}, 1), entered: make(chan struct{}, 1)}
 }
 
-func (r *recorder) Lines(f File, block []byte, off, _ int64) error {
+func (r *recorder) Lines(f File, block []byte, off, num int64) error {
 	r.mu.Lock()
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')
@@ -57,8 +58,11 @@ func (r *recorder) Lines(f File, block []byte, off, _ int64) error {
 		if i >= 0 {
 			line = block[:i+1]
 		}
-		r.pending = append(r.pending, rec{path: f.Path, line: strings.TrimSuffix(string(line), "\n"), id: f.ID(), off: off})
+		r.pending = append(r.pending, rec{path: f.Path, line: strings.TrimSuffix(string(line), "\n"), id: f.ID(), off: off, num: num})
 		off += int64(len(line))
+		if num > 0 {
+			num++
+		}
 		block = block[len(line):]
 	}
 	g := r.gate

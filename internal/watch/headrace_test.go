@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -112,7 +113,9 @@ func TestCopyFilledBetweenStatAndRead(t *testing.T) {
 	big := numbered("orig-", 1, 200) // over the 1 KiB a copy needs
 	writeFile(t, filepath.Join(dir, "orig.log"), big)
 	cp := filepath.Join(dir, "copy.log")
+	var clock atomic.Int64 // the copy decision's time, in nanoseconds, moved by the test
 	h := start(t, Config{Roots: []string{dir}, StartAt: "beginning"}, nil, func(fl *Follower) {
+		fl.hooks.now = func() time.Time { return time.Unix(0, clock.Load()) }
 		done := false // owned by the loop goroutine
 		fl.hooks.statted = func(path string) {
 			if done || path != cp || fl.loop.stat.Size != 0 {
@@ -127,12 +130,12 @@ func TestCopyFilledBetweenStatAndRead(t *testing.T) {
 	writeFile(t, cp, "")
 	h.syncNew()
 	// The copy decision may still be pending (a possible copy in progress
-	// waits up to pendingAge of wall-clock time); give it that long, with
-	// ticks, then check that the copy was recognised and never re-read.
-	for deadline := time.Now().Add(pendingAge + time.Second); h.f.Stats().CopiesSkipped.Load() == 0 && time.Now().Before(deadline); {
-		h.tickSync()
-		time.Sleep(20 * time.Millisecond)
-	}
+	// waits up to pendingAge): a tick re-decides, and one after pendingAge
+	// has passed must decide. Then the copy must have been recognised and
+	// never re-read.
+	h.tickSync()
+	clock.Add(int64(pendingAge))
+	h.tickSync()
 	h.syncNew()
 	var got []string
 	for _, l := range h.rec.lines() {

@@ -263,7 +263,7 @@ func helperMain() int {
 type printer struct{ w *bufio.Writer }
 
 func (p *printer) Lines(_ File, b []byte, _, _ int64) error { _, err := p.w.Write(b); return err }
-func (p *printer) Flush() error                          { return p.w.Flush() }
+func (p *printer) Flush() error                             { return p.w.Flush() }
 
 type child struct {
 	cmd   *exec.Cmd

@@ -28,6 +28,30 @@
 // as app.log.1) continues from that file's offset instead of being read
 // again.
 //
+// # Lines
+//
+// Each block comes with the number of its first line, counted as one-shot
+// counts (a cut line is one line), when every line before it was seen in the
+// file's current identity, and 0 when not (the file was started at its end).
+// A Consumer that returns [ErrSkipFile] gets nothing more of that file until
+// it is rewritten from its start.
+//
+// # Compressed files
+//
+// With [Config.Decompress], .gz and .zst files are history: each is read
+// once, decompressed (offsets and line numbers are of the decompressed
+// stream), and never again, nor watched for growth. One that is the
+// compressed rotation of content already read (its decompressed head, and the
+// bytes before a known offset, match a file followed, retired, saved, or
+// compressed) passes only what follows that offset, usually nothing; under
+// 1 KiB, the names must also agree (app.log.1.gz for app.log). Otherwise it
+// is read whole, except at a first start at the end, where existing ones are
+// marked done unread, as they are after a state file that did not track
+// compressed files. One that appears while running is read once it has been
+// quiet for a tick, as gzip may still be writing it. A decompression error
+// is a read error; what was passed before it is kept, and the rest is tried
+// again when the file changes, or at the next start.
+//
 // # Limits
 //
 //   - inotify watches are limited by fs.inotify.max_user_watches. When adding
@@ -43,7 +67,7 @@
 //     [Stats.LongLines], and the rest of the line is skipped.
 //   - Bytes written to a rotated-away or deleted file are read until it has
 //     been quiet for one maintenance tick; its partial last line is then
-//     flushed. Compressed files (.gz, .zst) are history and never followed.
+//     flushed. Compressed files (.gz, .zst) are never followed.
 package watch
 
 import (
@@ -88,8 +112,10 @@ type Consumer interface {
 	// offset off in f. line is the 1-based number of the block's first line
 	// when every line of f before it has been read in this identity (f was
 	// read from offset 0), and 0 when it is not known (f was started at its
-	// end). The block is only valid during the call. Returning
-	// [ErrSkipFile] says that no more of f is wanted (a binary file).
+	// end). For a compressed file ([Config.Decompress]) block, off and line
+	// are of its decompressed content, and f names the compressed file.
+	// The block is only valid during the call. Returning [ErrSkipFile]
+	// says that no more of f is wanted (a binary file).
 	Lines(f File, block []byte, off, line int64) error
 	// Flush writes everything received so far to the output. Offsets are
 	// checkpointed only for lines received before a Flush that returned nil.
@@ -105,8 +131,11 @@ var ErrSkipFile = errors.New("watch: skip the rest of this file")
 // FileEnder is implemented by a Consumer that wants to know when a file has
 // been read to its end in [Follower.RunOnce]: FileEnd is called once for
 // every file RunOnce considered, in the order they were read, after its last
-// Lines call and before the final Flush; also for a file with nothing new.
-// The one-shot printers need it for -c and -L.
+// Lines call and before the final Flush; also for a file with nothing new,
+// one declined, and a compressed one already done. All of them come after
+// the last Lines call of the run, plain files first, then compressed ones;
+// a file that could not be opened gets none. The one-shot printers need it
+// for -c and -L.
 type FileEnder interface {
 	FileEnd(f File)
 }
@@ -125,9 +154,15 @@ type Config struct {
 	// Roots are the directories (followed recursively) or files to follow.
 	// A root that does not exist yet is waited for.
 	Roots []string
-	// Filter decides whether a file path is followed; nil follows all.
-	// Compressed files (.gz, .zst) are never followed.
+	// Filter decides whether a file path is followed; nil follows all. It
+	// is asked about compressed paths (.gz, .zst, in any case) only when
+	// Decompress is set.
 	Filter func(path string) bool
+	// Decompress reads compressed files (.gz, .zst) as history: each once,
+	// decompressed, from where its content is new (all of it, or nothing
+	// when it is a compressed rotation of content already read), and never
+	// again. Without it they are ignored.
+	Decompress bool
 	// StartAt is "end" (the default) or "beginning": where files that exist
 	// at the first start, and are not in the state file, are read from.
 	StartAt string
@@ -171,11 +206,11 @@ type Stats struct {
 	Rotations        atomic.Int64 // a followed name moved to another file
 	Truncations      atomic.Int64 // a file shrank below, or was rewritten before, its offset
 	TruncatedBytes   atomic.Int64 // bytes between the new size and the old offset at truncations
-	CopiesSkipped    atomic.Int64 // new files recognised as copies of content already read
+	CopiesSkipped    atomic.Int64 // new files (compressed ones too) recognised as copies of content already read
 	LongLines        atomic.Int64 // lines cut at MaxLine
 	LagBytes         atomic.Int64 // gauge: bytes written but not yet read, at the last tick
 	DeletedOpenBytes atomic.Int64 // gauge: bytes of deleted files still held open
-	ReadErrors       atomic.Int64 // failed opens, stats and reads of files
+	ReadErrors       atomic.Int64 // failed opens, stats and reads of files, decompression errors
 	WatchErrors      atomic.Int64 // failed watch additions and watcher errors
 	Overflows        atomic.Int64 // event queue overflows, each followed by a rescan
 	StateSaveErrors  atomic.Int64 // failed state file writes
@@ -213,6 +248,7 @@ type hooks struct {
 	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
 	statted    func(path string)                        // called in read after the fstat, before the head and data are read
 	afterTick  func()                                   // called after each tick and the drain after it
+	now        func() time.Time                         // replaces time.Now for the copy decision's wait
 }
 
 type reloadReq struct {

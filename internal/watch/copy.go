@@ -1,0 +1,201 @@
+package watch
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/logscan/logscan/internal/state"
+)
+
+// fingerprint is an identity of content already read: enough to recognise a
+// copy of it and to know where the copy's unread part starts.
+type fingerprint struct {
+	head    []byte // raw head; nil when only headLen and headCRC are known
+	headLen int
+	headCRC uint32
+	position
+	age  int
+	key  fileKey
+	path string // where it was, for the name check of small compressed rotations
+}
+
+func (l *loop) retire(t *tracked) {
+	if t.offset == 0 || len(t.head) == 0 {
+		return
+	}
+	l.retireFingerprint(fingerprint{
+		head:     bytes.Clone(t.head),
+		headLen:  len(t.head),
+		headCRC:  state.Checksum(t.head),
+		position: t.position,
+		key:      t.key,
+		path:     t.path,
+	})
+}
+
+func (l *loop) retireFingerprint(fp fingerprint) {
+	if len(l.retired) >= retireKeep {
+		copy(l.retired, l.retired[1:])
+		l.retired = l.retired[:len(l.retired)-1]
+	}
+	l.retired = append(l.retired, fp)
+}
+
+// decideCopy is called before the first read of a file that appeared while
+// running (or while logscan was down). If its head and the bytes before a
+// known file's offset match that file, it is a copy (app.log.1 from
+// copytruncate, or cp in the tree) and its bytes up to that offset are not
+// read again. A copy of a file still followed becomes its shadow: it only
+// moves along with the original until the original is truncated, and then
+// supplies the bytes the original lost. Only content of at least 1 KiB is
+// matched, so that small new files that merely look alike are never
+// skipped. It reports true when the file may be a copy still being written,
+// or is still empty.
+func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
+	if size == 0 {
+		// Nothing to decide on yet, so nothing may be read: bytes written
+		// since the fstat come with their own event and are decided then.
+		return true
+	}
+	mightBe := false
+	try := func(c fingerprint, o *tracked) bool {
+		found, might := l.tryCopy(t, c, o, size)
+		mightBe = mightBe || might
+		return found
+	}
+	found := false
+	for _, o := range l.byKey {
+		if o == t || o.fresh || o.removed || o.shadowOf != nil {
+			continue
+		}
+		if o.resume != nil {
+			if found = try(recordFingerprint(*o.resume), nil); found {
+				break
+			}
+			continue
+		}
+		if found = try(fingerprint{head: o.head, position: o.position, key: o.key}, o); found {
+			break
+		}
+	}
+	for i := 0; !found && i < len(l.retired); i++ {
+		found = try(l.retired[i], nil)
+	}
+	for _, rec := range l.saved {
+		if found {
+			break
+		}
+		found = try(recordFingerprint(rec), nil)
+	}
+	if found {
+		t.fresh = false
+		t.pendingSince = time.Time{}
+		l.st.CopiesSkipped.Add(1)
+		l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg("new file is a copy of content already read; reading only what follows")
+		l.touch(t)
+		return false
+	}
+	if mightBe && !t.noWait {
+		if t.pendingSince.IsZero() {
+			t.pendingSince = l.now()
+			return true
+		}
+		if l.now().Sub(t.pendingSince) < pendingAge {
+			return true
+		}
+	}
+	t.fresh = false
+	t.pendingSince = time.Time{}
+	return false
+}
+
+// tryCopy reports whether t, a new file of size bytes, is a copy of the
+// content c fingerprints (o is the file followed that c is of, if any), and
+// if not whether it might become one as it is still being written. A copy
+// takes c's position, or becomes o's shadow.
+func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) (found, mightBe bool) {
+	if c.offset < headMax {
+		return false, false
+	}
+	if c.head != nil {
+		n := min(len(c.head), len(t.head))
+		if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
+			return false, false
+		}
+		if len(t.head) < len(c.head) {
+			return false, true // a copy whose first KiB is still being written?
+		}
+	} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
+		return false, false
+	}
+	if size < c.offset {
+		if o != nil && o.file != nil && l.sameRange(t, o, size) {
+			// A copy of content already read, or still being copied.
+			l.linkShadow(t, o)
+			t.offset = size
+			t.seekEnd = true
+			return true, false
+		}
+		return false, c.head != nil
+	}
+	n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
+	if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
+		return false, false
+	}
+	t.position = c.position
+	if o != nil {
+		l.linkShadow(t, o)
+	}
+	return true, false
+}
+
+// sameRange reports whether the last bytes (up to 1 KiB) before size are the
+// same in t and in o.
+func (l *loop) sameRange(t, o *tracked, size int64) bool {
+	k := min(size, tailMax)
+	a, b := l.buf[:k], l.buf[k:2*k]
+	n, err := pread(t.fd, a, size-k)
+	if err != nil || int64(n) != k {
+		return false
+	}
+	m, err := pread(o.fd, b, size-k)
+	return err == nil && int64(m) == k && bytes.Equal(a, b)
+}
+
+func (l *loop) linkShadow(t, o *tracked) {
+	t.shadowOf = o
+	o.shadows = append(o.shadows, t)
+}
+
+// syncShadow moves a copy along with its live original: everything the
+// original has been read to is not read again from the copy.
+func (l *loop) syncShadow(t *tracked, size int64) {
+	o := t.shadowOf
+	target := min(size, o.offset)
+	if target > t.offset {
+		t.offset = target
+		t.line = 0
+		if target == o.offset {
+			t.line = o.line
+		}
+		t.seekEnd = true // recomputes the tail fingerprint at the new offset
+	}
+}
+
+// unlinkShadows turns the copies of o into ordinary files. After a
+// truncation of o they continue from where o stood before it (pos), which
+// recovers what copytruncate took away before it was read.
+func (l *loop) unlinkShadows(o *tracked, pos *position) {
+	for _, s := range o.shadows {
+		if s.removed || s.shadowOf != o {
+			continue
+		}
+		s.shadowOf = nil
+		if pos != nil && pos.offset > s.offset {
+			s.position = *pos
+			s.clamp = true
+		}
+		l.markDirty(s)
+	}
+	o.shadows = nil
+}

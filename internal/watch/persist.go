@@ -1,0 +1,148 @@
+package watch
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/logscan/logscan/internal/state"
+)
+
+// resume checks a state record against the file now under its inode: the
+// head must still match. Otherwise the inode was reused and the file is new.
+// A record of an empty file proves nothing, so its inode holds a new file
+// too (read from the start, unless it is a copy of content already read).
+func (l *loop) resume(t *tracked) {
+	rec := t.resume
+	t.resume = nil
+	if rec.HeadLen == 0 {
+		t.fresh = true
+		t.rotated = false
+		return
+	}
+	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
+		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
+		l.retired = append(l.retired, recordFingerprint(*rec))
+		t.fresh = true
+		t.rotated = false // a new file: its partial last line waits for its newline
+		return
+	}
+	t.position = recordPosition(*rec)
+	t.committed = t.position
+}
+
+// recheck makes t, about to be read again under a new name without its
+// descriptor having been kept, resume like a file from the state file: its
+// position is trusted only if its head still matches (and, as before every
+// read, the bytes before the offset).
+func (l *loop) recheck(t *tracked) {
+	if t.resume != nil || t.fresh || t.seekEnd || t.shadowOf != nil {
+		return // its position is decided from the file's content anyway
+	}
+	rec := t.record()
+	t.resume = &rec
+	t.position, t.committed = position{}, position{}
+	t.head = t.head[:0]
+}
+
+// record is the state record of what has been flushed of t.
+func (t *tracked) record() state.File {
+	c := t.committed
+	return state.File{
+		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
+		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
+		Line: c.line, Declined: c.declined,
+		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
+	}
+}
+
+// recordPosition is the position a state record saved; a version 1 record
+// has Line 0, which is "unknown".
+func recordPosition(rec state.File) position {
+	return position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping,
+		line: rec.Line, declined: rec.Declined}
+}
+
+func recordFingerprint(rec state.File) fingerprint {
+	return fingerprint{
+		headLen:  rec.HeadLen,
+		headCRC:  rec.HeadCRC,
+		position: recordPosition(rec),
+		key:      fileKey{rec.Dev, rec.Ino},
+		path:     rec.Path,
+	}
+}
+
+// loadState reads the state file; trouble with it is logged, and the safe
+// fallback is to start every existing file at its end.
+func (l *loop) loadState() {
+	if l.cfg.StateFile == "" {
+		return
+	}
+	st, err := state.Load(l.cfg.StateFile)
+	switch {
+	case err != nil:
+		l.forceEnd = true
+		l.log.Error().Err(err).Str("state_file", l.cfg.StateFile).
+			Msg("cannot use the state file; starting existing files at their end (nothing is read twice, lines written while logscan was down are skipped); it will be overwritten")
+		return
+	case st == nil:
+		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("no state file yet; first start")
+		return
+	}
+	l.haveState = true
+	l.cTracked = st.Decompress
+	l.saved = make(map[fileKey]state.File, len(st.Files))
+	for _, f := range st.Files {
+		l.saved[fileKey{f.Dev, f.Ino}] = f
+	}
+}
+
+// save writes the checkpointed offsets; a failure is logged and counted and
+// following goes on.
+func (l *loop) save() {
+	st := &state.State{Files: make([]state.File, 0, len(l.byKey))}
+	for _, t := range l.byKey {
+		// A detached file is kept: it may only have been renamed, and its new
+		// name not seen yet, so the next start finds it by its key. A deleted
+		// one can never be found again.
+		if t.gone || t.fresh && t.committed.offset == 0 {
+			continue
+		}
+		if t.resume != nil {
+			rec := *t.resume
+			rec.Path = t.path
+			st.Files = append(st.Files, rec)
+			continue
+		}
+		if t.seekEnd || t.shadowOf != nil {
+			continue // never read, or a copy: decided again at the next start
+		}
+		st.Files = append(st.Files, t.record())
+	}
+	if l.cfg.Decompress {
+		st.Decompress = true
+		st.Files = l.compressedRecords(st.Files)
+	}
+	slices.SortFunc(st.Files, func(a, b state.File) int { return cmp.Compare(a.Path, b.Path) })
+	save := l.f.hooks.save
+	if save == nil {
+		save = state.Save
+	}
+	if err := save(l.cfg.StateFile, st); err != nil {
+		l.st.StateSaveErrors.Add(1)
+		if msg := err.Error(); msg != l.saveErr {
+			l.saveErr = msg
+			if l.follow {
+				l.log.Error().Err(err).Msg("cannot save the state file; following continues, offsets are kept in memory and saving is retried")
+			} else {
+				l.log.Error().Err(err).Msg("cannot save the state file")
+			}
+		}
+		return
+	}
+	if l.saveErr != "" {
+		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("state file saved again")
+		l.saveErr = ""
+	}
+	l.changed = false
+}
