@@ -122,6 +122,9 @@ func start(o Options) (*daemon, error) {
 	d := &daemon{o: o, cfg: cfg, log: o.Log, met: metrics.New(o.Version)}
 	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
 	d.s = newSink(o.Stdout, o.OutputBuffer, p, d.met, d.hub)
+	if cfg.Mode() == config.Incremental {
+		d.s.files = map[string]pipeline.FileState{}
+	}
 	d.f, err = watch.New(d.watchConfig(cfg), d.s)
 	if err != nil {
 		return nil, err
@@ -132,7 +135,7 @@ func start(o Options) (*daemon, error) {
 func (d *daemon) result() Result {
 	st := d.f.Stats()
 	return Result{
-		Matches: d.s.written.Load(), ReadErrors: st.ReadErrors.Load(), Files: d.s.files,
+		Matches: d.s.written.Load(), ReadErrors: st.ReadErrors.Load(), Files: d.s.ended,
 		Bytes: st.BytesRead.Load(), Lines: st.LinesRead.Load(), Binary: d.s.sc.Binary, CutLines: st.LongLines.Load(),
 	}
 }
@@ -438,6 +441,7 @@ func (d *daemon) watchConfig(cfg *config.Config) watch.Config {
 		StateFile:    cfg.StateFile,
 		PollInterval: cfg.PollInterval,
 		MaxLine:      cfg.MaxLine,
+		Decompress:   cfg.Decompress,
 		SaveInterval: cfg.SaveInterval,
 		Logger:       log,
 	}

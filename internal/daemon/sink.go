@@ -41,6 +41,10 @@ type sink struct {
 
 	cur   watch.File
 	begun bool
+	// files keeps the Scanner's state of each file an incremental run has
+	// read, for its FileEnd, which comes after every file was read; nil in
+	// follow mode, where nothing is printed per file.
+	files map[string]pipeline.FileState
 	// rules are the current pipeline's rule metrics by rule index, the last
 	// for rule -1; pending counts the selected lines not yet flushed, so
 	// that a metric counts a written line exactly once, whatever reload
@@ -49,7 +53,7 @@ type sink struct {
 	pending map[*metrics.RuleMetrics]int64
 	lastHit time.Time
 	written atomic.Int64
-	files   int64 // files ended (incremental runs)
+	ended   int64 // files ended (incremental runs)
 }
 
 func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metrics, hub *httpapi.Hub) *sink {
@@ -83,12 +87,21 @@ func (s *sink) setRules(p *pipeline.Pipeline) {
 // it at the start of the next file it reads.
 func (s *sink) setPipeline(p *pipeline.Pipeline) { s.next.Store(p) }
 
+// begin makes f the Scanner's current file, saving the previous one's state
+// in an incremental run.
 func (s *sink) begin(f watch.File) {
+	if s.files != nil && s.begun {
+		s.files[s.cur.ID()] = s.sc.Save()
+	}
 	if p := s.next.Load(); p != s.sc.Pipeline() {
 		s.sc.SetPipeline(p)
 		s.setRules(p)
 	}
 	s.cur, s.begun = f, true
+	if st, ok := s.files[f.ID()]; ok {
+		s.sc.Restore(st)
+		return
+	}
 	s.sc.Begin(f.Path, f.ID(), 0, false)
 }
 
@@ -118,7 +131,8 @@ func (s *sink) FileEnd(f watch.File) {
 	}
 	s.sc.End()
 	s.begun = false
-	s.files++
+	delete(s.files, f.ID())
+	s.ended++
 }
 
 func (s *sink) tap(r *output.Record, rule int) {

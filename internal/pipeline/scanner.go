@@ -104,6 +104,36 @@ func (s *Scanner) Begin(name, fileID string, line int64, named bool) {
 	s.GroupFirst = false
 }
 
+// FileState is what a Scanner knows of a file between two of its blocks.
+// A follower may interleave files (a copy supplies lines on another file's
+// behalf, and an incremental run ends every file only after reading them
+// all), so its sink saves and restores it per file. Context lines do not
+// carry over.
+type FileState struct {
+	name, fileID    string
+	lines           int64
+	numbered        bool
+	selected        int64
+	stopped, binary bool
+	started, named  bool
+	nulAt, lastOut  int64
+}
+
+// Save returns the current file's state.
+func (s *Scanner) Save() FileState {
+	return FileState{
+		name: s.name, fileID: s.fileID, lines: s.lines, numbered: s.numbered, selected: s.selected,
+		stopped: s.stopped, binary: s.binary, started: s.started, named: s.named, nulAt: s.nulAt, lastOut: s.lastOut,
+	}
+}
+
+// Restore continues a file saved with Save.
+func (s *Scanner) Restore(st FileState) {
+	s.name, s.fileID, s.lines, s.numbered, s.selected = st.name, st.fileID, st.lines, st.numbered, st.selected
+	s.stopped, s.binary, s.started, s.named, s.nulAt, s.lastOut = st.stopped, st.binary, st.started, st.named, st.nulAt, st.lastOut
+	s.ringN, s.afterLeft, s.GroupFirst = 0, 0, false
+}
+
 // Name is the current file's name.
 func (s *Scanner) Name() string { return s.name }
 
