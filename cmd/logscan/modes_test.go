@@ -132,8 +132,8 @@ func TestModesAgree(t *testing.T) {
 				var got []string
 				var code2 int
 				if mode == "follow" {
-					args = append([]string{"--follow", "--start-at", "beginning"}, args...)
-					got, code2 = runFollow(t, args)
+					args = append([]string{"--follow", "--start-at", "beginning", "--save-interval", "100ms"}, args...)
+					got, code2 = runFollow(t, args, oneshot)
 				} else {
 					got, code2 = runMode(t, args)
 				}
@@ -176,14 +176,16 @@ func runMode(t *testing.T, args []string) ([]string, int) {
 }
 
 // runFollow runs a follower until it has read what exists (it logs
-// "following" after the initial read is flushed), then stops it.
-func runFollow(t *testing.T, args []string) ([]string, int) {
+// "following" after the initial read is flushed) and, since a last line
+// without its newline is passed only once its file was quiet for a tick,
+// until its output is want or two seconds passed; then it stops it.
+func runFollow(t *testing.T, args []string, want []string) ([]string, int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "BE_LOGSCAN_MAIN=1", "LOGSCAN_LOG_FORMAT=json")
-	var out bytes.Buffer
+	out := &testutil.SyncBuffer{}
 	errb := &testutil.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = &out, errb
+	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +202,14 @@ func runFollow(t *testing.T, args []string) ([]string, int) {
 			t.Fatalf("follower did not finish its initial read: %s", errb.String())
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+	for quiet := time.After(2 * time.Second); !slices.Equal(normalise(out.String()), want); {
+		select {
+		case <-quiet:
+		case <-time.After(10 * time.Millisecond):
+			continue
+		}
+		break
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)

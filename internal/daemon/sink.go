@@ -64,6 +64,7 @@ func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metri
 		pending: map[*metrics.RuleMetrics]int64{}}
 	s.sc = pipeline.NewScanner(p, buffer, s.writeFull)
 	s.sc.Now = time.Now
+	s.sc.Inline = true
 	s.sc.Tap = s.tap
 	s.next.Store(p)
 	s.setRules(p)

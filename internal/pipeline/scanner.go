@@ -26,6 +26,12 @@ type Scanner struct {
 	Tap func(r *output.Record, rule int)
 	// Now, if set, stamps records with the time they were read (follow mode).
 	Now func() time.Time
+	// Inline puts grep's "--" before a file's first context group itself,
+	// when the Scanner printed anything before: for an owner whose buffer
+	// holds many files (the follower's sink). A one-shot worker writes each
+	// file on its own and decides under its output lock (GroupFirst).
+	Inline  bool
+	printed bool
 
 	rec   output.Record
 	spans []int
@@ -378,14 +384,19 @@ func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
 	}
 	if p.Context {
 		switch {
+		case s.lastOut == 0 && s.Inline:
+			if s.printed {
+				s.Buf = p.Printer.AppendSeparator(s.Buf)
+			}
 		case s.lastOut == 0:
-			s.GroupFirst = true // the file's first group: see WroteGroup
+			s.GroupFirst = true // the file's first group: the owner decides
 		case num > s.lastOut+1:
 			s.Buf = p.Printer.AppendSeparator(s.Buf)
 		}
 		s.lastOut = num
 	}
 	s.Buf = p.Printer.Append(s.Buf, r)
+	s.printed = true
 	if !context && s.Tap != nil {
 		s.Tap(r, rule)
 	}
