@@ -66,7 +66,7 @@ func compilePattern(s string, fold, fixed bool, b bound) (pattern, []literal, er
 	// Compile the user's text first so that error messages quote what the
 	// user wrote, not our (?i) prefix.
 	if _, err := regexp.Compile(expr); err != nil {
-		return pattern{}, nil, err
+		return pattern{}, nil, explainError(err)
 	}
 	if fold {
 		expr = "(?i)" + expr
