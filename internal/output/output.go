@@ -247,6 +247,9 @@ func appendJSON(dst []byte, r *Record) []byte {
 	}
 	dst = append(dst, ',')
 	dst = appendText(dst, r.Text)
+	if len(r.Spans) >= 2 {
+		dst = appendSubmatches(dst, r)
+	}
 	return append(dst, "}\n"...)
 }
 
@@ -259,6 +262,33 @@ func appendText(dst, text []byte) []byte {
 	dst = append(dst, `"text_base64":"`...)
 	dst = base64.StdEncoding.AppendEncode(dst, text)
 	return append(dst, '"')
+}
+
+// appendSubmatches appends the spans as ripgrep's JSON has them,
+// "submatches":[{"match":{"text":"…"},"start":N,"end":M}], with byte
+// offsets in the line; a match that is not UTF-8 has "text_base64" where
+// ripgrep has "bytes", as the line itself has here.
+func appendSubmatches(dst []byte, r *Record) []byte {
+	dst = append(dst, `,"submatches":[`...)
+	at, first := 0, true
+	for i := 0; i+1 < len(r.Spans); i += 2 {
+		s, e, ok := validSpan(r, i, at)
+		if !ok {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first, at = false, e
+		dst = append(dst, `{"match":{`...)
+		dst = appendText(dst, r.Text[s:e])
+		dst = append(dst, `},"start":`...)
+		dst = strconv.AppendInt(dst, int64(s), 10)
+		dst = append(dst, `,"end":`...)
+		dst = strconv.AppendInt(dst, int64(e), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
 
 func appendPath(dst []byte, path string) []byte {

@@ -97,6 +97,25 @@ func TestJSONRoundTrip(t *testing.T) {
 		if s, ok := got["path"].(string); ok && s != r.Path {
 			t.Errorf("path %q came back as %q", r.Path, s)
 		}
+		subs, _ := got["submatches"].([]any)
+		var spans []int
+		for _, sub := range subs {
+			sm := sub.(map[string]any)
+			m := sm["match"].(map[string]any)
+			s, e := int(sm["start"].(float64)), int(sm["end"].(float64))
+			mt, ok := m["text"].(string)
+			if !ok {
+				b, _ := base64.StdEncoding.DecodeString(m["text_base64"].(string))
+				mt = string(b)
+			}
+			if mt != string(r.Text[s:e]) {
+				t.Errorf("submatch [%d,%d) of %q came back as %q", s, e, r.Text, mt)
+			}
+			spans = append(spans, s, e)
+		}
+		if len(r.Spans) > 0 && len(spans) == 0 {
+			t.Errorf("record %q with spans %v has no submatches", r.Text, r.Spans)
+		}
 	}
 }
 
