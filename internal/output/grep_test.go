@@ -9,14 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/logscan/logscan/internal/match"
 )
 
 // TestAgainstGrep feeds the same lines to GNU grep and to a Printer and
 // compares the bytes, for the options that grep users rely on: -b, -Z, -o,
-// -c, -l, -L, context, -v and colours from GREP_COLORS. The test plays
-// the part of the search: it selects lines containing a fixed string,
-// finds its spans and context, and hands the Printer the records grep
-// would print.
+// -c, -l, -L, context, -v, -w, -x and colours from GREP_COLORS. The test
+// plays the part of the search: it selects the lines with a match.Matcher
+// for the fixed string "foo", takes its spans, finds the context, and
+// hands the Printer the records grep would print.
 func TestAgainstGrep(t *testing.T) {
 	grep, err := exec.LookPath("grep")
 	if err != nil {
@@ -27,7 +29,7 @@ func TestAgainstGrep(t *testing.T) {
 	}
 	dir := t.TempDir()
 	files := map[string]string{
-		"a.log": "one\nfoo two foo\nthree\r\nfour foo\nfive\nsix\nseven foo\r\n\nnine\nten\nfoofoo\n",
+		"a.log": "one\nfoo two foo\nthree\r\nfour foo\nfive\nsix\nseven foo\r\n\nnine\nten\nfoofoo\nfoo_x foo\n",
 		"b.log": "nothing\nhere\n",
 	}
 	for name, text := range files {
@@ -62,11 +64,14 @@ func TestAgainstGrep(t *testing.T) {
 		{name: "-v with context", opts: Options{Color: true, Invert: true, LineNumbers: true}, before: 1},
 		{name: "-v rv", colors: "rv:sl=1:cx=2:mc=35", opts: Options{Color: true, Invert: true, LineNumbers: true}, after: 1},
 		{name: "-v -o with context", opts: Options{OnlyMatching: true, Invert: true, LineNumbers: true}, after: 1},
+		{name: "-w color", word: true, opts: Options{Color: true, Filename: true, LineNumbers: true}},
+		{name: "-w -o -b", word: true, opts: Options{OnlyMatching: true, ByteOffset: true}},
+		{name: "-x color -b", line: true, opts: Options{Color: true, ByteOffset: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.runGrep(t, grep, dir)
-			got := tt.print(dir, files)
+			got := tt.print(t, files)
 			if !bytes.Equal(got, want) {
 				t.Errorf("grep %q (GREP_COLORS=%q) printed\n%q\nthe Printer\n%q", tt.grepArgs(), tt.colors, want, got)
 			}
@@ -82,6 +87,7 @@ type grepCase struct {
 	colors        string // GREP_COLORS
 	before, after int
 	mode          string // "", "-c", "-l" or "-L"
+	word, line    bool   // -w, -x
 }
 
 func (c *grepCase) grepArgs() []string {
@@ -92,6 +98,7 @@ func (c *grepCase) grepArgs() []string {
 	}{
 		{c.opts.Filename, "-H"}, {!c.opts.Filename, "-h"}, {c.opts.LineNumbers, "-n"}, {c.opts.ByteOffset, "-b"},
 		{c.opts.Null, "-Z"}, {c.opts.OnlyMatching, "-o"}, {c.opts.Invert, "-v"}, {c.mode != "", c.mode},
+		{c.word, "-w"}, {c.line, "-x"},
 	} {
 		if f.on {
 			args = append(args, f.flag)
@@ -125,9 +132,13 @@ func (c *grepCase) runGrep(t *testing.T, grep, dir string) []byte {
 	return out
 }
 
-// print does what the search does for grep's output: select, count, find
-// context and spans, and print.
-func (c *grepCase) print(dir string, files map[string]string) []byte {
+// print does what the search does for grep's output: select with a
+// match.Matcher, count, find context and spans, and print.
+func (c *grepCase) print(t *testing.T, files map[string]string) []byte {
+	m, err := match.Compile([]match.Rule{{Match: []string{"foo"}, Fixed: true}}, match.Options{Word: c.word, Line: c.line})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := c.opts
 	if c.colors != "" {
 		colors := ParseGrepColors(c.colors)
@@ -142,7 +153,8 @@ func (c *grepCase) print(dir string, files map[string]string) []byte {
 		selected := make([]bool, len(lines))
 		n := int64(0)
 		for i, l := range lines {
-			selected[i] = strings.Contains(l, "foo") != opts.Invert
+			_, ok := m.Select([]byte(strings.TrimSuffix(l, "\n")))
+			selected[i] = ok != opts.Invert
 			if selected[i] {
 				n++
 			}
@@ -164,7 +176,7 @@ func (c *grepCase) print(dir string, files map[string]string) []byte {
 				if (c.before > 0 || c.after > 0) && printed && i != last+1 {
 					out = p.AppendSeparator(out)
 				}
-				r := Record{Path: name, Line: int64(i + 1), Offset: off, Text: text, Context: ctx, Spans: fooSpans(text)}
+				r := Record{Path: name, Line: int64(i + 1), Offset: off, Text: text, Context: ctx, Spans: m.AppendSpans(nil, text, 0)}
 				out = p.Append(out, &r)
 				printed, last = true, i
 			}
@@ -185,17 +197,4 @@ func (c *grepCase) shown(selected []bool, i int) (show, context bool) {
 		}
 	}
 	return false, false
-}
-
-// fooSpans returns the spans of "foo" in text, as grep -F finds them.
-func fooSpans(text []byte) []int {
-	var spans []int
-	for at := 0; ; {
-		i := bytes.Index(text[at:], []byte("foo"))
-		if i < 0 {
-			return spans
-		}
-		spans = append(spans, at+i, at+i+3)
-		at += i + 3
-	}
 }
