@@ -292,7 +292,7 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 		if i := bytes.IndexByte(block[p:], '\n'); i >= 0 {
 			end = p + i
 		}
-		if m.proves(block[start:end], p-start, k) {
+		if m.hit == hitProves || m.hit != hitNothing && m.proves(block[start:end], p-start, k) {
 			return start, end, 0, true
 		}
 		if r, ok := m.Select(block[start:end]); ok {
@@ -308,8 +308,6 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 // be selected by a later occurrence, which Select looks for.
 func (m *Matcher) proves(line []byte, p, k int) bool {
 	switch m.hit {
-	case hitProves:
-		return true
 	case hitWord:
 		return bounded(line, p, p+len(m.pre[k].s))
 	case hitLine:
