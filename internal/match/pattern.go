@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -43,16 +44,33 @@ type pattern struct {
 	// boundWord, unless lit. When every match of re starts with the
 	// literal prefix and re does not look behind, anch = ^(p)(?:\W|$) is
 	// tried at each occurrence of the prefix that has no word character
-	// before it; otherwise first = ^(?:.*?\W)??(p)(?:\W|$) finds the
-	// leftmost bounded match of a line, and later = ^.*?\W(p)(?:\W|$) finds
-	// one that starts after the first rune of the slice it runs on, that
-	// rune being the one before the search's start.
-	prefix       []byte
-	anch         *regexp.Regexp
-	first, later *regexp.Regexp
-	// boundNone with ctx: ^.+?(p) finds a match that starts after the
+	// before it. Otherwise first = (?:^|\W)(p)(?:\W|$) finds the leftmost
+	// bounded match of a line (the leftmost start of the whole match is
+	// that of p), and later = \W(p)(?:\W|$) one that starts after the
+	// first rune of the slice it runs on, that rune being the one before
+	// the search's start. \W stands for notWordClass.
+	prefix []byte
+	anch   *regexp.Regexp
+	first  *regexp.Regexp
+	later  *lazyRegexp
+	// boundNone with ctx: (?s:.)(p) finds a match that starts after the
 	// first rune, which is the one before the search's start.
 	after *regexp.Regexp
+}
+
+// lazyRegexp is a regexp compiled on first use. later serves only spans
+// after the first, which a search that prints no colour, -o or JSON never
+// asks for, and each \W in it costs a fraction of a millisecond to parse.
+// It cannot fail: first holds the same text and more.
+type lazyRegexp struct {
+	once sync.Once
+	expr string
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re
 }
 
 // compilePattern compiles one pattern and extracts its prefilter literals
@@ -120,12 +138,12 @@ func (p *pattern) compileWrappers(inner string) error {
 			p.prefix = []byte(pre)
 			p.anch = compile(`^(` + inner + `)(?:` + nw + `|$)`)
 		} else {
-			p.first = compile(`^(?:(?s:.)*?` + nw + `)??(` + inner + `)(?:` + nw + `|$)`)
-			p.later = compile(`^(?s:.)*?` + nw + `(` + inner + `)(?:` + nw + `|$)`)
+			p.first = compile(`(?:^|` + nw + `)(` + inner + `)(?:` + nw + `|$)`)
+			p.later = &lazyRegexp{expr: nw + `(` + inner + `)(?:` + nw + `|$)`}
 		}
 	default:
 		if p.ctx {
-			p.after = compile(`^(?s:.)+?(` + inner + `)`)
+			p.after = compile(`(?s:.)(` + inner + `)`)
 		}
 	}
 	return err
@@ -283,7 +301,7 @@ func (p *pattern) findWord(line []byte, k int) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	_, w := utf8.DecodeLastRune(line[:k])
-	return group1(p.later.FindSubmatchIndex(line[k-w:]), k-w)
+	return group1(p.later.get().FindSubmatchIndex(line[k-w:]), k-w)
 }
 
 // group1 returns group 1 of a submatch index, shifted by off.
