@@ -123,7 +123,12 @@ func (p *pattern) compileWrappers(inner string) error {
 	compile := func(expr string) *regexp.Regexp {
 		re, e := regexp.Compile(expr)
 		if e != nil && err == nil {
+			// The pattern compiled alone, so this is a limit ("expression
+			// too large"); the error names the pattern, not the wrapper.
 			err = e
+			if se, ok := e.(*syntax.Error); ok {
+				err = &syntax.Error{Code: se.Code, Expr: p.text}
+			}
 		}
 		return re
 	}
