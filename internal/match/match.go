@@ -22,6 +22,14 @@
 // Lines are bytes; invalid UTF-8 and NUL bytes are matched as Go's regexp
 // matches them (an invalid byte is U+FFFD to the regexp, so literals holding
 // U+FFFD are never used for the prefilter).
+//
+// Options.Word and Options.Line are grep's -w and -x. They keep the
+// prefilter, since a bounded match is still a match of the pattern and so
+// holds one of its literals; a pure literal's hit is checked for word
+// boundaries where it lies, and regexps run in wrappers (pattern.go).
+// Word characters are Unicode's (word.go). Spans gives the match spans of
+// a selected line for colour, -o and JSON; PatternWarnings and the
+// compile errors explain grep syntax that RE2 reads otherwise (diag.go).
 package match
 
 import (
@@ -54,7 +62,9 @@ type Options struct {
 	// will do, not only the first: `-w foo` selects "foobar foo", and an
 	// empty match counts, so `-w ''` selects the lines that are empty or
 	// have two non-word characters in a row or a non-word character at an
-	// end. It applies to the Match patterns of every rule, not to Ignore
+	// end. (grep's search skips an empty match where a longer one starts,
+	// so `grep -w '(-x)?'` leaves out "-xa"; rg and this select it.) It
+	// applies to the Match patterns of every rule, not to Ignore
 	// patterns: those are a filter after the search, like the second grep
 	// in `grep -w foo | grep -v bar`, which drops "bar" anywhere.
 	Word bool
