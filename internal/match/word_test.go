@@ -267,3 +267,19 @@ func ExampleMatcher_Spans() {
 	// 7 10 foo
 	// 17 20 foo
 }
+
+// TestLiteralSpansDoNotAllocate holds Spans to its word: the spans of pure
+// literals, with and without -w, cost no allocation.
+func TestLiteralSpansDoNotAllocate(t *testing.T) {
+	line := []byte("foobar foo, bar foo_ foo")
+	for _, o := range []Options{{}, {Word: true}, {Line: true}} {
+		m, err := Compile([]Rule{{Match: []string{"foo", "bar"}}}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]int, 0, 16)
+		if n := testing.AllocsPerRun(100, func() { buf = m.AppendSpans(buf[:0], line, 0) }); n != 0 {
+			t.Errorf("%+v: %v allocs per AppendSpans", o, n)
+		}
+	}
+}
