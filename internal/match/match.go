@@ -297,7 +297,7 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 		if p < 0 {
 			break
 		}
-		start = from + bytes.LastIndexByte(block[from:p], '\n') + 1
+		start = from + lastNewline(block[from:p]) + 1
 		end = len(block)
 		if i := bytes.IndexByte(block[p:], '\n'); i >= 0 {
 			end = p + i
