@@ -201,11 +201,14 @@ func (c *cli) flagLayer(args []string) (map[string]any, map[string]string, error
 		of[key] = f.Name
 		switch f.Value.Type() {
 		case "stringArray":
-			v, e := c.fs.GetStringArray(f.Name)
-			if e != nil && err == nil {
-				err = e
+			// GetStringArray round-trips through String()'s CSV, which
+			// loses an empty value: -e '' must stay one empty pattern.
+			sv, ok := f.Value.(pflag.SliceValue)
+			if !ok && err == nil {
+				err = fmt.Errorf("flag --%s: not a list", f.Name)
+				return
 			}
-			m[key] = v
+			m[key] = sv.GetSlice()
 		case "bool":
 			m[key] = f.Value.String() == "true"
 		default:

@@ -88,19 +88,27 @@ func BenchmarkNext(b *testing.B) {
 // BenchmarkNextBlock scans one 256 KiB block, the size the scanner hands to
 // Next, so the block stays in cache as it does after the read that filled
 // it; this is the search speed that adds to the cost of reading.
-func BenchmarkNextBlock(b *testing.B) {
+func BenchmarkNextBlock(b *testing.B) { benchNextBlock(b, Options{}) }
+
+// BenchmarkNextBlockWord is BenchmarkNextBlock under -w, which should cost
+// about what the plain search costs.
+func BenchmarkNextBlockWord(b *testing.B) { benchNextBlock(b, Options{Word: true}) }
+
+func benchNextBlock(b *testing.B, opts Options) {
 	block := genLog(256<<10, 2)
 	for _, bp := range benchPatterns[:len(benchPatterns)-1] {
 		b.Run(bp.name, func(b *testing.B) {
-			m, err := Compile([]Rule{{Match: bp.match, IgnoreCase: bp.fold}}, Options{})
+			m, err := Compile([]Rule{{Match: bp.match, IgnoreCase: bp.fold}}, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(block)))
 			b.ReportAllocs()
+			n := 0
 			for b.Loop() {
-				scanAll(m, block)
+				n = scanAll(m, block)
 			}
+			b.ReportMetric(float64(n), "lines")
 		})
 	}
 }

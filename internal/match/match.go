@@ -22,14 +22,19 @@
 // Lines are bytes; invalid UTF-8 and NUL bytes are matched as Go's regexp
 // matches them (an invalid byte is U+FFFD to the regexp, so literals holding
 // U+FFFD are never used for the prefilter).
+//
+// Options.Word and Options.Line are grep's -w and -x. They keep the
+// prefilter, since a bounded match is still a match of the pattern and so
+// holds one of its literals; a pure literal's hit is checked for word
+// boundaries where it lies, and regexps run in wrappers (pattern.go).
+// Word characters are Unicode's (word.go). Spans gives the match spans of
+// a selected line for colour, -o and JSON; PatternWarnings and the
+// compile errors explain grep syntax that RE2 reads otherwise (diag.go).
 package match
 
 import (
 	"bytes"
 	"fmt"
-	"regexp"
-	"regexp/syntax"
-	"slices"
 )
 
 // maxLiterals bounds the number of prefilter literals; each literal costs a
@@ -50,8 +55,24 @@ type Options struct {
 	Ignore     []string // global ignore patterns (apply to every rule); same IgnoreCase/Fixed as given here
 	IgnoreCase bool     // forces ignore_case on all rules
 	Fixed      bool     // forces fixed on all rules
-	Word       bool     // -w: every match pattern matches whole words only
-	Line       bool     // -x: every match pattern matches whole lines only
+
+	// Word is grep's -w: a Match pattern selects a line only by a match
+	// that has no word character (see word.go) just before it nor just
+	// after it; the line's ends count as non-word. As in grep, any match
+	// will do, not only the first: `-w foo` selects "foobar foo", and an
+	// empty match counts, so `-w ''` selects the lines that are empty or
+	// have two non-word characters in a row or a non-word character at an
+	// end. (grep's search skips an empty match where a longer one starts,
+	// so `grep -w '(-x)?'` leaves out "-xa"; rg and this select it.) It
+	// applies to the Match patterns of every rule, not to Ignore
+	// patterns: those are a filter after the search, like the second grep
+	// in `grep -w foo | grep -v bar`, which drops "bar" anywhere.
+	Word bool
+	// Line is grep's -x: a Match pattern selects a line only by a match of
+	// the whole line, so `-x ''` selects the empty lines. Like Word it
+	// leaves Ignore patterns alone, and it takes precedence over Word, as
+	// in grep.
+	Line bool
 }
 
 // PatternError names the pattern that failed to compile and where it came from.
@@ -88,20 +109,6 @@ func (e *PatternError) Error() string {
 // Unwrap returns the regexp error.
 func (e *PatternError) Unwrap() error { return e.Err }
 
-// pattern is one compiled pattern; pure literal patterns skip the regexp.
-type pattern struct {
-	text string
-	re   *regexp.Regexp
-	lit  *literal // non-nil when the pattern is exactly this literal
-}
-
-func (p *pattern) match(line []byte) bool {
-	if p.lit != nil {
-		return p.lit.index(line) >= 0
-	}
-	return p.re.Match(line)
-}
-
 type rule struct {
 	name   string
 	match  []pattern
@@ -121,9 +128,19 @@ type Matcher struct {
 	set     []pairEntry
 	reach   int
 	setFold bool // some entry of set has an OR mask
-	// hitProves is set when a literal hit alone selects its line by rule 0.
-	hitProves bool
+	// hit says what a literal hit tells when every pattern is a pure
+	// literal of rule 0 and nothing is ignored: hitProves, that it
+	// selects its line; hitWord or hitLine, that it does if it is bounded
+	// as -w or -x require; hitNothing, that the line must be checked.
+	hit uint8
 }
+
+const (
+	hitNothing = iota
+	hitProves
+	hitWord
+	hitLine
+)
 
 // Compile compiles the rules and options into a Matcher. An invalid pattern is
 // reported as a *PatternError naming the rule, field and index.
@@ -133,8 +150,15 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 	prefilter := len(rules) > 0
 	pure := true
 	ignores := len(opts.Ignore) > 0
+	b := boundNone
+	switch {
+	case opts.Line:
+		b = boundLine
+	case opts.Word:
+		b = boundWord
+	}
 	for i, g := range opts.Ignore {
-		p, _, err := compilePattern(g, opts.IgnoreCase, opts.Fixed)
+		p, _, err := compilePattern(g, opts.IgnoreCase, opts.Fixed, boundNone)
 		if err != nil {
 			return nil, &PatternError{Rule: -1, Field: "ignore", Index: i, Pattern: g, Err: err}
 		}
@@ -145,8 +169,7 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 		fixed := r.Fixed || opts.Fixed
 		cr := rule{name: r.Name}
 		for i, s := range r.Match {
-			ws, wfixed := wrapWordLine(s, fixed, opts)
-			p, lits, err := compilePattern(ws, fold, wfixed)
+			p, lits, err := compilePattern(s, fold, fixed, b)
 			if err != nil {
 				return nil, &PatternError{Rule: ri, RuleName: r.Name, Field: "match", Index: i, Pattern: s, Err: err}
 			}
@@ -160,7 +183,7 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 			}
 		}
 		for i, s := range r.Ignore {
-			p, _, err := compilePattern(s, fold, fixed)
+			p, _, err := compilePattern(s, fold, fixed, boundNone)
 			if err != nil {
 				return nil, &PatternError{Rule: ri, RuleName: r.Name, Field: "ignore", Index: i, Pattern: s, Err: err}
 			}
@@ -194,60 +217,10 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 			}
 		}
 	}
-	m.hitProves = m.pre != nil && pure && !ignores && len(m.rules) == 1
+	if m.pre != nil && pure && !ignores && len(m.rules) == 1 {
+		m.hit = [...]uint8{boundNone: hitProves, boundWord: hitWord, boundLine: hitLine}[b]
+	}
 	return m, nil
-}
-
-// wrapWordLine applies -w and -x by wrapping the pattern, so that the
-// wrapped pattern still contains the original's literals and keeps the
-// prefilter.
-func wrapWordLine(s string, fixed bool, opts Options) (string, bool) {
-	if !opts.Word && !opts.Line {
-		return s, fixed
-	}
-	if fixed {
-		s = regexp.QuoteMeta(s)
-	}
-	if opts.Line {
-		return `^(?:` + s + `)$`, false
-	}
-	return `(?:^|\W)(?:` + s + `)(?:\W|$)`, false
-}
-
-// compilePattern compiles one pattern and extracts its prefilter literals
-// (nil when it has none).
-func compilePattern(s string, fold, fixed bool) (pattern, []literal, error) {
-	expr := s
-	if fixed {
-		expr = regexp.QuoteMeta(s)
-	}
-	// Compile the user's text first so that error messages quote what the
-	// user wrote, not our (?i) prefix.
-	if _, err := regexp.Compile(expr); err != nil {
-		return pattern{}, nil, err
-	}
-	if fold {
-		expr = "(?i)" + expr
-	}
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		return pattern{}, nil, err
-	}
-	p := pattern{text: s, re: re}
-	sre, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return pattern{}, nil, err
-	}
-	sre = sre.Simplify()
-	lits := requiredLiterals(sre)
-	if l, ok := pureLiteral(sre); ok {
-		p.lit = &l
-	}
-	var out []literal
-	for _, l := range lits {
-		out = append(out, newLiteral(l.b, l.fold))
-	}
-	return p, out, nil
 }
 
 // Select reports whether one line (without its '\n') is selected and by which
@@ -320,16 +293,16 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 		return 0, 0, -1, false
 	}
 	for from < len(block) {
-		p := m.find(block, from)
+		p, k := m.find(block, from)
 		if p < 0 {
 			break
 		}
-		start = from + bytes.LastIndexByte(block[from:p], '\n') + 1
+		start = from + lastNewline(block[from:p]) + 1
 		end = len(block)
 		if i := bytes.IndexByte(block[p:], '\n'); i >= 0 {
 			end = p + i
 		}
-		if m.hitProves {
+		if m.hit == hitProves || m.hit != hitNothing && m.proves(block[start:end], p-start, k) {
 			return start, end, 0, true
 		}
 		if r, ok := m.Select(block[start:end]); ok {
@@ -340,17 +313,31 @@ func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 	return 0, 0, -1, false
 }
 
+// proves reports whether the hit of prefilter literal k at p in line alone
+// selects the line (see Matcher.hit). When it does not, the line may still
+// be selected by a later occurrence, which Select looks for.
+func (m *Matcher) proves(line []byte, p, k int) bool {
+	switch m.hit {
+	case hitWord:
+		return bounded(line, p, p+len(m.pre[k].s))
+	case hitLine:
+		return p == 0 && len(m.pre[k].s) == len(line)
+	}
+	return false
+}
+
 // find returns the smallest position at or after from where a prefilter
-// literal starts, or -1. Several literals are found in one pass by findSet;
+// literal starts and the index of that literal in pre, or -1. Several
+// literals are found in one pass by findSet;
 // without SIMD each is searched in windows that double in size, so that a
 // rare literal is not rescanned to the block's end on every call while a
 // frequent one keeps hitting.
-func (m *Matcher) find(block []byte, from int) int {
+func (m *Matcher) find(block []byte, from int) (int, int) {
 	if len(m.pre) == 1 {
 		if i := m.pre[0].index(block[from:]); i >= 0 {
-			return from + i
+			return from + i, 0
 		}
-		return -1
+		return -1, 0
 	}
 	if haveSIMD {
 		return m.findSet(block, from)
@@ -363,7 +350,7 @@ func (m *Matcher) find(block []byte, from int) int {
 			w *= 2
 		}
 		hi := min(lo+w, len(block)) // candidate starts are in [lo, hi)
-		best := -1
+		best, bestK := -1, 0
 		for i := range m.pre {
 			l := &m.pre[i]
 			e := min(hi+len(l.s)-1, len(block))
@@ -371,21 +358,21 @@ func (m *Matcher) find(block []byte, from int) int {
 				continue
 			}
 			if j := l.index(block[lo:e]); j >= 0 {
-				best = lo + j
+				best, bestK = lo+j, i
 				hi = best // later literals only matter if they start earlier
 			}
 		}
 		if best >= 0 {
-			return best
+			return best, bestK
 		}
 	}
-	return -1
+	return -1, 0
 }
 
 // findSet is find for several literals with the vector pair search: one
 // pass tests every literal's pair, so the first candidate that verifies is
 // the earliest start.
-func (m *Matcher) findSet(block []byte, from int) int {
+func (m *Matcher) findSet(block []byte, from int) (int, int) {
 	h := block[from:]
 	n := len(h) - m.reach // starts at which every pair load fits in h
 	p := 0
@@ -399,22 +386,22 @@ func (m *Matcher) findSet(block []byte, from int) int {
 		for k := range m.pre {
 			l := &m.pre[k]
 			if p+len(l.s) <= len(h) && l.equalAt(h[p:p+len(l.s)]) {
-				return from + p
+				return from + p, k
 			}
 		}
 		p++
 	}
 	// Fewer than 32+reach bytes are left: search each literal there.
-	best := -1
+	best, bestK := -1, 0
 	for k := range m.pre {
 		if j := m.pre[k].index(h[p:]); j >= 0 && (best < 0 || j < best) {
-			best = j
+			best, bestK = j, k
 		}
 	}
 	if best < 0 {
-		return -1
+		return -1, 0
 	}
-	return from + p + best
+	return from + p + best, bestK
 }
 
 // MatchAll reports whether every line is selected by the same rule (no
@@ -426,30 +413,6 @@ func (m *Matcher) MatchAll() bool { return m.all }
 // every line; it is false when some pattern has no required literal.
 func (m *Matcher) Prefiltered() bool { return m.pre != nil }
 
-// Highlight calls fn, in order, for each non-overlapping, non-empty match
-// span of the selecting rule's Match patterns in line (for --color); where
-// spans of different patterns overlap, the one starting first wins, then the
-// earlier pattern. It may allocate.
-func (m *Matcher) Highlight(line []byte, rule int, fn func(start, end int)) {
-	if rule < 0 || rule >= len(m.rules) {
-		return
-	}
-	// Each pattern runs on the whole line so that anchors keep their meaning;
-	// joining the patterns into one alternation would not survive \Q.
-	var spans [][]int
-	for i := range m.rules[rule].match {
-		spans = append(spans, m.rules[rule].match[i].re.FindAllIndex(line, -1)...)
-	}
-	slices.SortStableFunc(spans, func(a, b []int) int { return a[0] - b[0] })
-	last := 0
-	for _, s := range spans {
-		if s[1] > s[0] && s[0] >= last {
-			fn(s[0], s[1])
-			last = s[1]
-		}
-	}
-}
-
 // RuleName returns the rule's name, or "" for an unnamed or out-of-range rule.
 func (m *Matcher) RuleName(rule int) string {
 	if rule < 0 || rule >= len(m.rules) {
@@ -458,8 +421,10 @@ func (m *Matcher) RuleName(rule int) string {
 	return m.rules[rule].name
 }
 
-// Pattern returns the text of the rule's first Match pattern that matches
-// line, or "" if none does; it is used in JSON output.
+// Pattern returns the rule's first Match pattern that matches line (under
+// Word and Line, as they bound it), as the user gave it: the text before
+// any quoting for Fixed, (?i) or -w/-x. It is "" if none matches; it is
+// used in JSON output.
 func (m *Matcher) Pattern(line []byte, rule int) string {
 	if rule < 0 || rule >= len(m.rules) {
 		return ""

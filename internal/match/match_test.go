@@ -377,7 +377,7 @@ func TestLiterals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
-			p, lits, err := compilePattern(tt.pattern, tt.fold, false)
+			p, lits, err := compilePattern(tt.pattern, tt.fold, false, boundNone)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -589,15 +589,18 @@ func TestNextDoesNotAllocate(t *testing.T) {
 	}
 	block := genLog(256<<10, 1)
 	for _, pats := range benchPatterns {
-		t.Run(pats.name, func(t *testing.T) {
-			m, err := Compile([]Rule{{Match: pats.match, IgnoreCase: pats.fold}}, Options{Ignore: []string{"never-there-xyz"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			allocs := testing.AllocsPerRun(3, func() { scanAll(m, block) })
-			if allocs != 0 {
-				t.Errorf("scanning a block allocated %v times", allocs)
-			}
-		})
+		for _, o := range []Options{{}, {Word: true}, {Line: true}} {
+			t.Run(fmt.Sprintf("%s/w=%v/x=%v", pats.name, o.Word, o.Line), func(t *testing.T) {
+				o.Ignore = []string{"never-there-xyz"}
+				m, err := Compile([]Rule{{Match: pats.match, IgnoreCase: pats.fold}}, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				allocs := testing.AllocsPerRun(3, func() { scanAll(m, block) })
+				if allocs != 0 {
+					t.Errorf("scanning a block allocated %v times", allocs)
+				}
+			})
+		}
 	}
 }

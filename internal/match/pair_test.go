@@ -207,3 +207,21 @@ func TestPairChoice(t *testing.T) {
 		})
 	}
 }
+
+func TestLastNewline(t *testing.T) {
+	for n := range 40 {
+		b := bytes.Repeat([]byte{'x'}, n)
+		if got := lastNewline(b); got != -1 {
+			t.Fatalf("len %d without newline: %d", n, got)
+		}
+		for i := range n {
+			for j := range i + 1 {
+				b := bytes.Repeat([]byte{0x8a}, n) // high bit set: no false hit
+				b[i], b[j] = '\n', '\n'
+				if got := lastNewline(b); got != i {
+					t.Fatalf("newlines at %d and %d of %d: got %d", j, i, n, got)
+				}
+			}
+		}
+	}
+}

@@ -44,7 +44,29 @@ type Options struct {
 	Format      Format
 	Filename    bool // print the path before each line (text format)
 	LineNumbers bool // print line numbers (text format; JSON always has them when known)
-	Color       bool // ANSI colours as GNU grep's defaults (text format)
+	Color       bool // ANSI colours, Colors or GNU grep's defaults (text format)
+
+	// The options below are grep's and apply to the text format; JSON
+	// always has the offset and, when a record has spans, submatches.
+
+	// ByteOffset (-b) prints the 0-based byte offset of the line in the
+	// file, or with OnlyMatching of the match, after the line number.
+	ByteOffset bool
+	// Null (-Z) prints a NUL instead of the ':' or '-' after the path, and
+	// instead of the newline after a path alone (AppendPath).
+	Null bool
+	// OnlyMatching (-o) prints each span of a record on its own line,
+	// with its own byte offset, and nothing for a record without spans.
+	// Context records print nothing, as in grep, unless Invert: then the
+	// selected lines are those without a match and the context lines the
+	// ones with, and grep prints their matches with '-'. AppendSeparator
+	// still prints "--" between context groups, as grep does.
+	OnlyMatching bool
+	// Invert (-v) says that selected records are the lines that did not
+	// match, for OnlyMatching and for the Reverse colour flag.
+	Invert bool
+	// Colors, when Color is set; nil means DefaultColors.
+	Colors *Colors
 }
 
 // Record is one line to print. Only the fields the format needs are read.
@@ -58,26 +80,32 @@ type Record struct {
 	Pattern string    // the pattern that matched, "" when unknown
 	Time    time.Time // when the line was read (follow mode), zero to omit
 	Context bool      // a context line (-A/-B/-C), not a match
-	Spans   []int     // pairs of start,end of matches in Text, for colour
+	// Spans holds pairs of start,end byte offsets of the matches in Text,
+	// in order and apart (match.Matcher.AppendSpans makes them), for
+	// colour, OnlyMatching and JSON submatches; nil when not computed.
+	Spans []int
 }
-
-// GNU grep's default colours (GREP_COLORS "ms=01;31:fn=35:ln=32:se=36").
-const (
-	colorMatch = "\x1b[01;31m\x1b[K"
-	colorFile  = "\x1b[35m\x1b[K"
-	colorLine  = "\x1b[32m\x1b[K"
-	colorSep   = "\x1b[36m\x1b[K"
-	colorEnd   = "\x1b[m\x1b[K"
-)
 
 // Printer appends formatted records to a byte slice. A Printer holds no
 // buffer of its own so one worker can own one output buffer.
 type Printer struct {
-	opts Options
+	opts    Options
+	sgr     sgr  // all "" unless opts.Color
+	reverse bool // the colours' rv flag
 }
 
 // NewPrinter returns a Printer for opts.
-func NewPrinter(opts Options) *Printer { return &Printer{opts: opts} }
+func NewPrinter(opts Options) *Printer {
+	p := &Printer{opts: opts}
+	if opts.Color {
+		c := DefaultColors()
+		if opts.Colors != nil {
+			c = *opts.Colors
+		}
+		p.sgr, p.reverse = newSGR(c), c.Reverse
+	}
+	return p
+}
 
 // Options returns the printer's options.
 func (p *Printer) Options() Options { return p.opts }
@@ -95,12 +123,8 @@ func (p *Printer) AppendSeparator(dst []byte) []byte {
 	if p.opts.Format == JSON {
 		return dst
 	}
-	if p.opts.Color {
-		dst = append(dst, colorSep...)
-		dst = append(dst, "--"...)
-		return append(dst, colorEnd+"\n"...)
-	}
-	return append(dst, "--\n"...)
+	dst = p.colored(dst, p.sgr.sep, "--")
+	return append(dst, '\n')
 }
 
 // AppendCount appends a -c line: `path:count`, or just the count.
@@ -113,79 +137,82 @@ func (p *Printer) AppendCount(dst []byte, path string, n int64) []byte {
 		return append(dst, "}\n"...)
 	}
 	if p.opts.Filename {
-		dst = p.appendFilename(dst, path)
-		dst = p.appendSep(dst, ':')
+		dst = p.appendFilename(dst, path, ':')
 	}
 	dst = strconv.AppendInt(dst, n, 10)
 	return append(dst, '\n')
 }
 
-// AppendPath appends a -l line: the path alone.
+// AppendPath appends a -l or -L line: the path alone, ended by a newline,
+// or by a NUL under Null.
 func (p *Printer) AppendPath(dst []byte, path string) []byte {
 	if p.opts.Format == JSON {
 		dst = append(dst, `{"type":"file",`...)
 		dst = appendPath(dst, path)
 		return append(dst, "}\n"...)
 	}
-	dst = p.appendFilename(dst, path)
+	dst = p.colored(dst, p.sgr.file, path)
+	if p.opts.Null {
+		return append(dst, 0)
+	}
 	return append(dst, '\n')
 }
 
-func (p *Printer) appendFilename(dst []byte, path string) []byte {
-	if p.opts.Color {
-		dst = append(dst, colorFile...)
-		dst = append(dst, path...)
-		return append(dst, colorEnd...)
+// colored appends s between the start sequence c and the end sequence,
+// or alone when c is "".
+func (p *Printer) colored(dst []byte, c, s string) []byte {
+	if c == "" {
+		return append(dst, s...)
 	}
-	return append(dst, path...)
+	dst = append(dst, c...)
+	dst = append(dst, s...)
+	return append(dst, p.sgr.end...)
+}
+
+// appendFilename appends the path and what follows it: the separator, or a
+// NUL under Null (uncoloured, as in grep).
+func (p *Printer) appendFilename(dst []byte, path string, sep byte) []byte {
+	dst = p.colored(dst, p.sgr.file, path)
+	if p.opts.Null {
+		return append(dst, 0)
+	}
+	return p.appendSep(dst, sep)
 }
 
 func (p *Printer) appendSep(dst []byte, sep byte) []byte {
-	if p.opts.Color {
-		dst = append(dst, colorSep...)
-		dst = append(dst, sep)
-		return append(dst, colorEnd...)
+	if p.sgr.sep == "" {
+		return append(dst, sep)
 	}
-	return append(dst, sep)
+	dst = append(dst, p.sgr.sep...)
+	dst = append(dst, sep)
+	return append(dst, p.sgr.end...)
 }
 
-func (p *Printer) appendText(dst []byte, r *Record) []byte {
-	sep := byte(':')
-	if r.Context {
-		sep = '-'
+// appendNumber appends n in colour c, then the separator.
+func (p *Printer) appendNumber(dst []byte, c string, n int64, sep byte) []byte {
+	if c != "" {
+		dst = append(dst, c...)
 	}
+	dst = strconv.AppendInt(dst, n, 10)
+	if c != "" {
+		dst = append(dst, p.sgr.end...)
+	}
+	return p.appendSep(dst, sep)
+}
+
+// appendHead appends what grep prints before a line or an -o match: the
+// path, the line number and the byte offset off, each with its separator.
+func (p *Printer) appendHead(dst []byte, r *Record, sep byte, off int64) []byte {
 	if p.opts.Filename {
-		dst = p.appendFilename(dst, r.Path)
-		dst = p.appendSep(dst, sep)
+		dst = p.appendFilename(dst, r.Path, sep)
 	}
 	if p.opts.LineNumbers {
-		if p.opts.Color {
-			dst = append(dst, colorLine...)
-			dst = strconv.AppendInt(dst, r.Line, 10)
-			dst = append(dst, colorEnd...)
-		} else {
-			dst = strconv.AppendInt(dst, r.Line, 10)
-		}
-		dst = p.appendSep(dst, sep)
+		dst = p.appendNumber(dst, p.sgr.line, r.Line, sep)
 	}
-	if !p.opts.Color || len(r.Spans) == 0 {
-		dst = append(dst, r.Text...)
-		return append(dst, '\n')
+	if p.opts.ByteOffset {
+		dst = p.appendNumber(dst, p.sgr.byteOff, off, sep)
 	}
-	at := 0
-	for i := 0; i+1 < len(r.Spans); i += 2 {
-		s, e := r.Spans[i], r.Spans[i+1]
-		if s < at || e > len(r.Text) || s >= e {
-			continue
-		}
-		dst = append(dst, r.Text[at:s]...)
-		dst = append(dst, colorMatch...)
-		dst = append(dst, r.Text[s:e]...)
-		dst = append(dst, colorEnd...)
-		at = e
-	}
-	dst = append(dst, r.Text[at:]...)
-	return append(dst, '\n')
+	return dst
 }
 
 func appendJSON(dst []byte, r *Record) []byte {
@@ -218,15 +245,50 @@ func appendJSON(dst []byte, r *Record) []byte {
 		dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 		dst = append(dst, '"')
 	}
-	if utf8.Valid(r.Text) {
-		dst = append(dst, `,"text":`...)
-		dst = appendString(dst, r.Text)
-	} else {
-		dst = append(dst, `,"text_base64":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, r.Text)
-		dst = append(dst, '"')
+	dst = append(dst, ',')
+	dst = appendText(dst, r.Text)
+	if len(r.Spans) >= 2 {
+		dst = appendSubmatches(dst, r)
 	}
 	return append(dst, "}\n"...)
+}
+
+// appendText appends "text":... for valid UTF-8, else "text_base64":....
+func appendText(dst, text []byte) []byte {
+	if utf8.Valid(text) {
+		dst = append(dst, `"text":`...)
+		return appendString(dst, text)
+	}
+	dst = append(dst, `"text_base64":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, text)
+	return append(dst, '"')
+}
+
+// appendSubmatches appends the spans as ripgrep's JSON has them,
+// "submatches":[{"match":{"text":"…"},"start":N,"end":M}], with byte
+// offsets in the line; a match that is not UTF-8 has "text_base64" where
+// ripgrep has "bytes", as the line itself has here.
+func appendSubmatches(dst []byte, r *Record) []byte {
+	dst = append(dst, `,"submatches":[`...)
+	at, first := 0, true
+	for i := 0; i+1 < len(r.Spans); i += 2 {
+		s, e, ok := validSpan(r, i, at)
+		if !ok {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first, at = false, e
+		dst = append(dst, `{"match":{`...)
+		dst = appendText(dst, r.Text[s:e])
+		dst = append(dst, `},"start":`...)
+		dst = strconv.AppendInt(dst, int64(s), 10)
+		dst = append(dst, `,"end":`...)
+		dst = strconv.AppendInt(dst, int64(e), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
 
 func appendPath(dst []byte, path string) []byte {
