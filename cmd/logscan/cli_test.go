@@ -64,8 +64,13 @@ type cliResult struct {
 
 func runCLI(t *testing.T, stdin string, args ...string) cliResult {
 	t.Helper()
+	return runCLIEnv(t, nil, stdin, args...)
+}
+
+func runCLIEnv(t *testing.T, environ []string, stdin string, args ...string) cliResult {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, nil, strings.NewReader(stdin), &out, &errb)
+	code := run(context.Background(), args, environ, strings.NewReader(stdin), &out, &errb)
 	return cliResult{out.String(), errb.String(), code}
 }
 

@@ -126,6 +126,7 @@ func TestGrepHabits(t *testing.T) {
 		"b/d.log":   "quiet file\n",
 		"e.log":     "x FATAL\ny\nz\nw\nFATAL again\n",
 		"words.log": "errors\nerr\nan err here\nterror\n",
+		"utf8.log":  "école cole\ncole\nécoles\nnaïve café\ncafé-crème\n",
 	}
 	for name, body := range files {
 		p := filepath.Join(root, name)
@@ -171,11 +172,28 @@ func TestGrepHabits(t *testing.T) {
 		{"--", "-v", root},
 		{"-q", "ERROR", root},
 		{"-q", "NOTHERE", root},
+		{"-E", "-o", "-n", "-b", "ERR[A-Z]+", root},
+		{"-o", "-i", "err", root},
+		{"-b", "FATAL", root},
+		{"-Z", "-l", "ERROR", filepath.Join(root, "a.log"), filepath.Join(root, "b/d.log"), filepath.Join(root, "b/c.log")},
+		{"-Z", "-c", "ERROR", root},
+		{"-Z", "-n", "FATAL", root},
+		{"-w", "cole", root},
+		{"-w", "-o", "caf.", root},
+		{"-x", "cole", root},
+		{"--color=always", "-n", "ERROR", root},
+		{"--colour=always", "-w", "err", root},
+		{"--color=always", "-o", "-b", "FATAL", root},
+		{"-n", "-C", "1", "--group-separator=XX", "FATAL", root},
+		{"-n", "-C", "1", "--no-group-separator", "FATAL", root},
+		{"-o", "-C", "1", "FATAL", root},
+		{"-c", "-o", "ERROR", root},
 	}
 	for _, args := range tests {
 		t.Run(strings.ReplaceAll(strings.Join(args, " "), root, "ROOT"), func(t *testing.T) {
 			cmd := exec.Command(grep, append([]string{"-r"}, args...)...)
-			cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+			env := []string{"LC_ALL=C.UTF-8", "GREP_COLORS=ms=04;32:fn=33:ln=36:se=35"}
+			cmd.Env = append(os.Environ(), env...)
 			want, err := cmd.Output()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -183,7 +201,7 @@ func TestGrepHabits(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			res := runCLI(t, "", append([]string{"-j1"}, args...)...)
+			res := runCLIEnv(t, env, "", append([]string{"-j1"}, args...)...)
 			if res.code != code {
 				t.Errorf("exit %d, grep exit %d; stderr: %s", res.code, code, res.stderr)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/daemon"
 	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/search"
 )
@@ -200,7 +201,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprintf(stderr, "logscan: %v\n", err)
 		return exitError
 	}
-	env := pipeline.Env{Stdout: stdout}
+	warnPatterns(cfg, log)
+	env := pipeline.Env{Stdout: stdout, Getenv: lookupEnv(environ)}
 	if cfg.Mode() != config.OneShot {
 		reload := func() (*config.Config, error) {
 			_, next, err := load(args, environ, nil, io.Discard)
@@ -221,6 +223,40 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return exitError
 	}
 	return runOnce(ctx, cfg, p, trimDot, log, stdin, stdout, stderr)
+}
+
+// lookupEnv reads a variable from environ, as os.Getenv does from the
+// process's: run takes its environment as an argument.
+func lookupEnv(environ []string) func(string) string {
+	return func(name string) string {
+		for i := len(environ) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+// warnPatterns logs, once per pattern, a grep-BRE escape that RE2 reads
+// otherwise (\| is a literal |); -F patterns have none.
+func warnPatterns(cfg *config.Config, log zerolog.Logger) {
+	check := func(patterns []string, fixed bool) {
+		if fixed || cfg.Fixed {
+			return
+		}
+		for _, p := range patterns {
+			for _, w := range match.PatternWarnings(p) {
+				log.Warn().Str("pattern", p).Msg(w)
+			}
+		}
+	}
+	check(cfg.Match, false)
+	check(cfg.Ignore, false)
+	for _, r := range cfg.Rules {
+		check(r.Match, r.Fixed)
+		check(r.Ignore, r.Fixed)
+	}
 }
 
 // outputFile is stdout when it is a regular file, which must not be read

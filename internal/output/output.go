@@ -67,7 +67,14 @@ type Options struct {
 	Invert bool
 	// Colors, when Color is set; nil means DefaultColors.
 	Colors *Colors
+	// GroupSeparator is printed between context groups: "--" when nil,
+	// nothing when it points to NoSeparator (--no-group-separator).
+	GroupSeparator *string
 }
+
+// NoSeparator, as Options.GroupSeparator, prints no line between context
+// groups; an empty string still prints an empty line, as grep does.
+var NoSeparator = new(string)
 
 // Record is one line to print. Only the fields the format needs are read.
 type Record struct {
@@ -123,7 +130,13 @@ func (p *Printer) AppendSeparator(dst []byte) []byte {
 	if p.opts.Format == JSON {
 		return dst
 	}
-	dst = p.colored(dst, p.sgr.sep, "--")
+	sep := "--"
+	if g := p.opts.GroupSeparator; g == NoSeparator {
+		return dst
+	} else if g != nil {
+		sep = *g
+	}
+	dst = p.colored(dst, p.sgr.sep, sep)
 	return append(dst, '\n')
 }
 

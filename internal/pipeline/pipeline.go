@@ -71,6 +71,8 @@ type Pipeline struct {
 	// Numbers says whether line numbers are counted: -n, or JSON, which
 	// carries them whenever they are known.
 	Numbers bool
+	// Spans says whether a selected line's match spans are found.
+	Spans bool
 	// lineByLine forces the line-at-a-time path: tests compare the
 	// block-level paths against it.
 	lineByLine bool
@@ -115,13 +117,33 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 		p.Before, p.After = 0, 0 // grep -o prints no context lines, only the separators
 	}
 	popts := output.Options{
-		Format:      format,
-		Filename:    ShowFilenames(o.WithFilename, cfg.Roots),
-		LineNumbers: o.LineNumbers,
-		Color:       useColor(o.Color, format, env),
+		Format:       format,
+		Filename:     ShowFilenames(o.WithFilename, cfg.Roots),
+		LineNumbers:  o.LineNumbers,
+		Color:        useColor(o.Color, format, env),
+		ByteOffset:   o.ByteOffset,
+		Null:         o.Null,
+		OnlyMatching: o.OnlyMatching,
+		Invert:       cfg.Invert,
+	}
+	if popts.Color {
+		if gc := getenv(env)("GREP_COLORS"); gc != "" {
+			c := output.ParseGrepColors(gc)
+			popts.Colors = &c
+		}
+	}
+	switch {
+	case o.NoGroupSeparator:
+		popts.GroupSeparator = output.NoSeparator
+	case o.GroupSeparator != "--":
+		sep := o.GroupSeparator
+		popts.GroupSeparator = &sep
 	}
 	p.Printer = output.NewPrinter(popts)
 	p.Numbers = popts.LineNumbers || format == output.JSON
+	// Spans are the match positions within a line: colour, -o and JSON's
+	// submatches print them.
+	p.Spans = popts.Color || popts.OnlyMatching || format == output.JSON
 	return p, nil
 }
 
@@ -197,14 +219,17 @@ func useColor(when string, format output.Format, env Env) bool {
 	case "never":
 		return false
 	}
-	getenv := env.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if getenv("NO_COLOR") != "" {
+	if getenv(env)("NO_COLOR") != "" {
 		return false
 	}
 	return IsTerminal(env.Stdout)
+}
+
+func getenv(env Env) func(string) string {
+	if env.Getenv == nil {
+		return os.Getenv
+	}
+	return env.Getenv
 }
 
 // IsTerminal reports whether w is a terminal. A character-device check is

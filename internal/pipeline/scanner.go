@@ -377,9 +377,10 @@ func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
 	if !context && (po.Format == output.JSON || s.Tap != nil) {
 		r.Pattern = p.Matcher.Pattern(text, rule)
 	}
-	if !context && po.Color {
-		s.spans = s.spans[:0]
-		p.Matcher.Highlight(text, rule, func(a, b int) { s.spans = append(s.spans, a, b) })
+	// A selected line's spans are its matches; under -v the selected lines
+	// have none and the context lines hold them (grep -v -o prints those).
+	if p.Spans && context == p.Invert {
+		s.spans = p.Matcher.AppendSpans(s.spans[:0], text, rule)
 		r.Spans = s.spans
 	}
 	if p.Context {
