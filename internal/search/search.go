@@ -162,7 +162,7 @@ func (s *searcher) produce(ctx context.Context, paths chan<- job) {
 	}
 	for _, root := range s.opts.Roots {
 		if root == StdinPath {
-			if !send(root, true) {
+			if !send(root, false) {
 				return
 			}
 			continue
@@ -184,8 +184,15 @@ func (s *searcher) produce(ctx context.Context, paths chan<- job) {
 				return !f.File(rel(p))
 			}))
 		}
+		// A regular file named as a root is searched even when binary; a
+		// device or FIFO named so is binary-skipped as before (/dev/zero
+		// would never end).
+		named := false
+		if fi, err := os.Stat(root); err == nil && fi.Mode().IsRegular() {
+			named = true
+		}
 		for p := range walk.Files(root, opts...) {
-			if !send(p, p == root) {
+			if !send(p, named && p == root) {
 				return
 			}
 		}
