@@ -133,7 +133,7 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) (found
 			// A copy of content already read, or still being copied.
 			l.linkShadow(t, o)
 			t.offset = size
-			t.seekEnd = true
+			t.place = true
 			return true, false
 		}
 		return false, c.head != nil
@@ -178,7 +178,7 @@ func (l *loop) syncShadow(t *tracked, size int64) {
 		if target == o.offset {
 			t.line = o.line
 		}
-		t.seekEnd = true // recomputes the tail fingerprint at the new offset
+		t.place = true // recomputes the tail fingerprint at the new offset
 	}
 }
 

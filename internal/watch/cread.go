@@ -318,7 +318,7 @@ func (l *loop) findContinuation(c *cfile, head []byte, rec *state.File) (best cc
 	}
 	for _, o := range l.byKey {
 		switch {
-		case o.fresh || o.removed || o.shadowOf != nil || o.seekEnd:
+		case o.fresh || o.removed || o.shadowOf != nil || o.seekEnd || o.place:
 		case o.resume != nil:
 			add(recordFingerprint(*o.resume), !o.detached, false)
 		default:

@@ -59,7 +59,10 @@ type tracked struct {
 	gone                    bool // deleted (no links left)
 	fresh                   bool // appeared while running: a copy of content already read?
 	seekEnd                 bool // start at the last newline before offset
+	place                   bool // all before offset was passed (through a copy's original): fingerprint it there
 	finalize                bool // quiet since the last tick: flush the partial line
+	held                    bool // the last read ended in a partial line, waiting for its newline or a quiet tick
+	tickRead                bool // this read is a tick's: a held partial line is passed if the size did not change
 	openFailed              bool
 	noWait                  bool // decide copies at once (RunOnce)
 	clamp                   bool // a former copy: an offset past its end means "all read"
@@ -214,7 +217,8 @@ func (l *loop) readError(t *tracked, err error) {
 func (l *loop) ensureBuf() {
 	if l.buf == nil {
 		l.dataCap = min(bufData, l.cfg.MaxLine+1)
-		l.buf = make([]byte, tailMax+l.dataCap)
+		// seekToEnd reads 2 KiB at once, whatever MaxLine is.
+		l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
 	}
 }
 
@@ -222,6 +226,8 @@ func (l *loop) ensureBuf() {
 // Consumer. It returns only the Consumer's errors; trouble with the file is
 // logged and counted, and retried on its next event.
 func (l *loop) read(t *tracked) error {
+	tickRead := t.tickRead
+	t.tickRead = false
 	if t.file == nil {
 		if t.detached {
 			// No descriptor to drain it through. It is kept (and saved)
@@ -272,11 +278,19 @@ func (l *loop) read(t *tracked) error {
 	if t.clamp {
 		t.clamp = false
 		if size < t.offset {
+			// Everything in the copy was passed through its original.
 			t.offset = size
-			t.line = 0 // seekToEnd keeps it when the offset stays: it does not belong here
-			t.seekEnd = true
+			t.line = 0
+			t.place = true
 		}
 	}
+	if t.place {
+		t.place = false
+		if !l.placeAt(t, t.offset) {
+			return nil
+		}
+	}
+	fromEnd := t.seekEnd
 	if t.seekEnd {
 		if !l.seekToEnd(t, size) {
 			return nil
@@ -288,12 +302,28 @@ func (l *loop) read(t *tracked) error {
 	if size < t.offset {
 		l.truncated(t, size)
 	}
-	return l.readLines(t)
+	if tickRead {
+		if t.held && size == t.tickSize {
+			t.finalize = true
+		} else {
+			t.tickSize = size
+		}
+	}
+	// A RunOnce, and a follower's initial read, pass a partial last line
+	// now, as a one-shot run would, except at a first start at the end,
+	// where it is the boundary: it is read later, whole or still partial.
+	// After the initial read a follower holds it until it is completed or
+	// its file is quiet.
+	hold := fromEnd || l.follow && !l.initial && !t.finalize
+	return l.readLines(t, hold)
 }
 
 // readLines reads t from its offset to its end, checking the bytes before
-// the offset first, and hands the whole lines to the Consumer.
-func (l *loop) readLines(t *tracked) error {
+// the offset first, and hands the whole lines to the Consumer. A partial
+// last line is held unless hold is false; then it is passed, and the rest
+// of its line, if it ever comes, is skipped.
+func (l *loop) readLines(t *tracked, hold bool) error {
+	t.held = false
 	for {
 		start := t.offset - int64(t.tailLen)
 		n, err := pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
@@ -347,16 +377,20 @@ func (l *loop) readLines(t *tracked) error {
 		}
 		if full && l.dataCap < l.cfg.MaxLine+1 {
 			l.dataCap = min(2*l.dataCap, l.cfg.MaxLine+1)
-			l.buf = make([]byte, tailMax+l.dataCap)
+			l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
 			continue
 		}
-		if t.finalize {
-			// A drained rotated or deleted file: its partial line is all
-			// there will be.
+		if !hold {
+			// A drained rotated or deleted file, a quiet one, or a RunOnce:
+			// the partial line is passed as one line, as one-shot does, and
+			// the rest of it, should it come, is no line of its own.
 			if err := l.emit(t, data); err != nil {
 				return err
 			}
 			l.advance(t, start, len(data))
+			t.skipping = true
+		} else {
+			t.held = true
 		}
 		break
 	}
@@ -446,6 +480,7 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.st.TruncatedBytes.Add(max(0, t.offset-size))
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
 	t.position = position{line: 1} // new content: numbered, and decided on again
+	t.held, t.tickSize = false, -1
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)
@@ -454,43 +489,65 @@ func (l *loop) truncated(t *tracked, size int64) {
 // seekToEnd places t after the last newline before its offset (the size at
 // discovery), so that a partial last line is read whole once completed.
 // Its line number stays only if the offset does not move: the lines before
-// the new offset were never counted.
+// the new offset were never counted. The newline and the tail fingerprint
+// come from one pread, so a truncate and refill in between cannot pair a
+// line boundary of the old content with the bytes of the new.
 func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	t.seekEnd = false
 	was := t.offset
-	off := min(t.offset, size)
-	start := max(0, off-tailMax)
-	n, err := pread(t.fd, l.buf[:off-start], start)
+	end := min(t.offset, size)
+	start := max(0, end-2*tailMax)
+	n, err := pread(t.fd, l.buf[:end-start], start)
 	if err != nil {
 		l.readError(t, err)
 		return false
 	}
-	off = start + int64(n)
-	if i := bytes.LastIndexByte(l.buf[:n], '\n'); i >= 0 {
-		off = start + int64(i) + 1
+	b := l.buf[:n]
+	end = start + int64(n)
+	off := end
+	last := b[max(0, n-tailMax):]
+	switch i := bytes.LastIndexByte(last, '\n'); {
+	case i >= 0:
+		off = end - int64(len(last)-i-1)
 		t.skipping = false // at the start of a line
-	} else if start == 0 {
+	case start == 0 && n <= tailMax:
 		off = 0 // one partial line so far: read it whole once complete
 		t.skipping = false
+	default:
+		// Inside a line of over 1 KiB: its start is not known, so its rest
+		// is skipped rather than passed as a fragment.
+		t.skipping = n > 0
 	}
 	if off != was {
 		t.line = 0
 	}
-	return l.setOffset(t, off)
+	tl := min(off, tailMax)
+	if off-tl < start {
+		// It shrank below the window meanwhile: the next read sees the
+		// mismatch and starts it again.
+		t.offset, t.tailLen, t.tailCRC = off, int(tl), ^state.Checksum(b)
+		l.touch(t)
+		return true
+	}
+	t.offset, t.tailLen, t.tailCRC = off, int(tl), state.Checksum(b[off-tl-start:off-start])
+	l.touch(t)
+	return true
 }
 
-// setOffset moves t to off and fingerprints the bytes before it.
-func (l *loop) setOffset(t *tracked, off int64) bool {
+// placeAt moves t to off, all of whose bytes before were passed (through the
+// original of a copy), so that in the middle of a line the rest of it is
+// skipped, and fingerprints the bytes before it, all in one pread.
+func (l *loop) placeAt(t *tracked, off int64) bool {
 	tl := int(min(off, tailMax))
 	n, err := pread(t.fd, l.buf[:tl], off-int64(tl))
 	if err != nil {
 		l.readError(t, err)
 		return false
 	}
-	t.offset, t.tailLen, t.tailCRC = off, n, state.Checksum(l.buf[:n])
+	t.offset, t.tailLen, t.tailCRC = off, tl, state.Checksum(l.buf[:n])
+	t.skipping = n > 0 && l.buf[n-1] != '\n'
 	if n < tl { // shrank meanwhile: the next read sees the mismatch
 		t.tailCRC = ^t.tailCRC
-		t.tailLen = tl
 	}
 	l.touch(t)
 	return true

@@ -51,7 +51,9 @@ func TestFileID(t *testing.T) {
 
 // TestAppendsAndPartialLines: existing files start at their end (after the
 // last newline, so a partial last line is read whole), appends are emitted,
-// partial lines are held until their newline comes.
+// partial lines are held until their newline comes (no tick passes here).
+// From the beginning, the initial read passes the partial last line, as
+// one-shot does, and skips its rest.
 func TestAppendsAndPartialLines(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -60,7 +62,7 @@ func TestAppendsAndPartialLines(t *testing.T) {
 	}{
 		{"end", "end", linesOf("partial\n", "x1\nx2\n", "held-then-done\n")},
 		{"end of a file over 1 KiB", "end", linesOf("partial\n", "x1\nx2\n", "held-then-done\n")},
-		{"beginning", "beginning", linesOf("old1\nold2\n", "partial\n", "x1\nx2\n", "held-then-done\n")},
+		{"beginning", "beginning", linesOf("old1\nold2\n", "par\n", "x1\nx2\n", "held-then-done\n")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -363,6 +363,12 @@ func (l *loop) tick() {
 			}
 			t.tickSize = size
 			l.markDirty(t)
+		case t.held && !t.detached:
+			// Its last line has no newline yet: the tick's read passes it
+			// if the file has not grown since the previous tick, and with
+			// the descriptor closed (after the initial walk) it reopens it.
+			t.tickRead = true
+			l.markDirty(t)
 		case t.file != nil:
 			t.idleTicks++
 			if t.idleTicks >= idle && !t.fresh {
@@ -465,12 +471,15 @@ func (l *loop) drainPlain() error {
 		if t.removed {
 			continue
 		}
+		// A tick's read of a held partial line must not keep open what
+		// was closed (after the initial walk, or as idle).
+		reclose := t.file == nil && t.tickRead
 		if err := l.read(t); err != nil {
 			clear(l.dirty)
 			l.dirty = l.dirty[:0]
 			return err
 		}
-		if l.initial {
+		if l.initial || reclose {
 			l.closeFile(t) // thousands of files may exist; reopen on their events
 		}
 		if t.finalize {

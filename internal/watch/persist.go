@@ -35,7 +35,7 @@ func (l *loop) resume(t *tracked) {
 // position is trusted only if its head still matches (and, as before every
 // read, the bytes before the offset).
 func (l *loop) recheck(t *tracked) {
-	if t.resume != nil || t.fresh || t.seekEnd || t.shadowOf != nil {
+	if t.resume != nil || t.fresh || t.seekEnd || t.place || t.shadowOf != nil {
 		return // its position is decided from the file's content anyway
 	}
 	rec := t.record()
@@ -114,7 +114,7 @@ func (l *loop) save() {
 			st.Files = append(st.Files, rec)
 			continue
 		}
-		if t.seekEnd || t.shadowOf != nil {
+		if t.seekEnd || t.place || t.shadowOf != nil {
 			continue // never read, or a copy: decided again at the next start
 		}
 		st.Files = append(st.Files, t.record())

@@ -108,7 +108,9 @@ func TestKeyReappearsWithoutDescriptor(t *testing.T) {
 			mustRename(t, log, log+".1")
 			return log + ".1"
 		}, "", "l1\npart\n"},
-		{"inode reused under a new name", "l1\npart", reuse("other"), "-done\n", "l1\nother-done\n"},
+		// The initial read passes "part", as one-shot does; "other" is
+		// passed once quiet for a tick, so its rest is skipped.
+		{"inode reused under a new name", "l1\npart", reuse("other"), "-done\n", "l1\npart\nother\n"},
 		{"inode of an empty file reused by a copy", "", reuse(big), "", ""},
 	}
 	for _, tt := range tests {

@@ -210,8 +210,8 @@ func TestRunOnce(t *testing.T) {
 		want   []string
 	}{
 		{"", nil}, // first run, no state: starts at the end
-		{"r1\nr2\npart", linesOf("r1\nr2\n")},
-		{"ial\n", linesOf("partial\n")},
+		{"r1\nr2\npart", linesOf("r1\nr2\npart\n")}, // passed as one-shot would
+		{"ial\nr3\n", linesOf("r3\n")},              // the rest of the passed line is skipped
 		{"", nil},
 	}
 	for i, r := range runs {

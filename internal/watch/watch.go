@@ -36,6 +36,27 @@
 // A Consumer that returns [ErrSkipFile] gets nothing more of that file until
 // it is rewritten from its start.
 //
+// # Partial last lines
+//
+// One pipeline: the first incremental run, and a follower's initial read,
+// report what a one-shot run of the same files reports, and one-shot prints
+// a last line that has no newline. So a partial last line is passed, as a
+// block without the final '\n', and counted as one line:
+//
+//   - by [Follower.RunOnce] at once;
+//   - in follow mode once its file has been quiet (not grown) for one full
+//     maintenance tick after the read that found it, and for a rotated or
+//     deleted file once that is drained and quiet for a tick. A line
+//     completed before then is passed whole, once.
+//
+// Once it is passed, the rest of that line, should it come (the writer was
+// only slow), is skipped up to and including its newline, and adds no line:
+// it is never passed as a fragment. That is saved in the state (the
+// position's skipping), so a later run skips it too. The one exception is a
+// first start at the end: the partial last line found there is where
+// reading starts, so a RunOnce leaves it for the next run, which passes it
+// whole or still partial, and a follower treats it as any other.
+//
 // # Compressed files
 //
 // With [Config.Decompress], .gz and .zst files are history: each is read
@@ -67,7 +88,7 @@
 //     [Stats.LongLines], and the rest of the line is skipped.
 //   - Bytes written to a rotated-away or deleted file are read until it has
 //     been quiet for one maintenance tick; its partial last line is then
-//     flushed. Compressed files (.gz, .zst) are never followed.
+//     passed. Compressed files (.gz, .zst) are never followed.
 package watch
 
 import (
@@ -107,8 +128,8 @@ func (f File) ID() string {
 // a Consumer needs no locking of its own.
 type Consumer interface {
 	// Lines receives a block of whole lines of f (each ending in '\n', except
-	// the flushed partial last line of a drained rotated or deleted file, or
-	// the first MaxLine bytes of a cut over-long line), starting at byte
+	// a passed partial last line, see "Partial last lines" in the package
+	// doc, or the first MaxLine bytes of a cut over-long line), starting at byte
 	// offset off in f. line is the 1-based number of the block's first line
 	// when every line of f before it has been read in this identity (f was
 	// read from offset 0), and 0 when it is not known (f was started at its
@@ -360,7 +381,8 @@ func (f *Follower) Run(ctx context.Context) error {
 // RunOnce reads what is new since the state file (the logtail pattern: each
 // file from its saved offset; files not in the state from their start, or per
 // StartAt when there is no state yet), flushes the Consumer, saves the state
-// and returns. Partial last lines are left for the next run.
+// and returns. Partial last lines are passed, and the rest of such a line is
+// skipped by the next run (see "Partial last lines" in the package doc).
 func (f *Follower) RunOnce(ctx context.Context) error {
 	l, err := f.start(false)
 	if err != nil {
