@@ -331,8 +331,8 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// EnvName is the environment variable for a key.
-func EnvName(key string) string {
+// envName is the environment variable for a key.
+func envName(key string) string {
 	return "LOGSCAN_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
@@ -342,7 +342,7 @@ func EnvName(key string) string {
 func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
 	byEnv := make(map[string]string, len(keys))
 	for key := range keys {
-		byEnv[EnvName(key)] = key
+		byEnv[envName(key)] = key
 	}
 	m := map[string]any{}
 	for _, kv := range environ {
@@ -392,7 +392,7 @@ func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
 func envNames() []string {
 	var names []string
 	for key := range keys {
-		names = append(names, EnvName(key))
+		names = append(names, envName(key))
 	}
 	sort.Strings(names)
 	return names
@@ -565,7 +565,7 @@ func (d *decoder) size(key string) int {
 	case float64:
 		return int(x)
 	case string:
-		n, err := ParseSize(x)
+		n, err := parseSize(x)
 		if err != nil {
 			d.fail(key, x, "bad size (want e.g. 1048576, 64KiB, 16MiB)")
 		}
@@ -575,7 +575,7 @@ func (d *decoder) size(key string) int {
 	return 0
 }
 
-// FormatSize prints a size the way ParseSize reads it, in the largest unit
+// FormatSize prints a size the way parseSize reads it, in the largest unit
 // that divides it: 16MiB, 64KiB, 1000.
 func FormatSize(n int) string {
 	for _, u := range []struct {
@@ -589,8 +589,8 @@ func FormatSize(n int) string {
 	return strconv.Itoa(n)
 }
 
-// ParseSize parses "16MiB", "64KiB", "1G", "4096".
-func ParseSize(s string) (int, error) {
+// parseSize parses "16MiB", "64KiB", "1G", "4096".
+func parseSize(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	mult := 1
 	for _, u := range []struct {

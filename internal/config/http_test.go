@@ -25,7 +25,7 @@ http:
     key_file: /etc/tls/tls.key
   matches_public: true
 `, nil, HTTP{BearerTokenFile: "/run/secrets/token", AuthMetrics: true, CertFile: "/etc/tls/tls.crt", KeyFile: "/etc/tls/tls.key", MatchesPublic: true}},
-		{"env, named by the EnvName rule", "", []string{
+		{"env, named by the envName rule", "", []string{
 			"LOGSCAN_HTTP_AUTH_BEARER_TOKEN_FILE=/t", "LOGSCAN_HTTP_AUTH_METRICS=true",
 			"LOGSCAN_HTTP_TLS_CERT_FILE=/c", "LOGSCAN_HTTP_TLS_KEY_FILE=/k", "LOGSCAN_HTTP_MATCHES_PUBLIC=1",
 		}, HTTP{BearerTokenFile: "/t", AuthMetrics: true, CertFile: "/c", KeyFile: "/k", MatchesPublic: true}},
@@ -50,8 +50,8 @@ http:
 		})
 	}
 	for _, key := range []string{"http.auth.bearer_token_file", "http.auth.metrics", "http.tls.cert_file", "http.tls.key_file", "http.matches_public"} {
-		if EnvName(key) != "LOGSCAN_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_")) {
-			t.Errorf("EnvName(%q) = %q", key, EnvName(key))
+		if envName(key) != "LOGSCAN_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_")) {
+			t.Errorf("envName(%q) = %q", key, envName(key))
 		}
 	}
 }

@@ -12,7 +12,7 @@
 // the line boundaries and run the rules on that single line. When some
 // pattern has no usable literal (`\d+`, `.*`, an empty pattern), or when the
 // patterns yield more than maxLiterals literals, the prefilter is off and
-// every line is checked; Prefiltered reports which mode a Matcher is in.
+// every line is checked.
 //
 // Case-insensitive literals are only searched over their ASCII pieces other
 // than k and s: under (?i) those fold to the Kelvin sign U+212A and the long s
@@ -84,23 +84,16 @@ type PatternError struct {
 	Index    int
 	Pattern  string
 	Err      error
-	// Where, when set, replaces the computed location such as "rules[0].match[1]";
-	// callers set it (after errors.As) to name a flag such as "--match".
-	Where string
 }
 
 // Error formats the location, the pattern and the regexp error, for example
 // `rules[0].match[1]: bad pattern "a(b": error parsing regexp: missing closing ): `+"`a(b`".
 func (e *PatternError) Error() string {
-	where := e.Where
-	if where == "" {
-		if e.Rule < 0 {
-			where = fmt.Sprintf("%s[%d]", e.Field, e.Index)
-		} else {
-			where = fmt.Sprintf("rules[%d].%s[%d]", e.Rule, e.Field, e.Index)
-			if e.RuleName != "" {
-				where += fmt.Sprintf(" (rule %q)", e.RuleName)
-			}
+	where := fmt.Sprintf("%s[%d]", e.Field, e.Index)
+	if e.Rule >= 0 {
+		where = fmt.Sprintf("rules[%d].%s[%d]", e.Rule, e.Field, e.Index)
+		if e.RuleName != "" {
+			where += fmt.Sprintf(" (rule %q)", e.RuleName)
 		}
 	}
 	return fmt.Sprintf("%s: bad pattern %q: %v", where, e.Pattern, e.Err)
@@ -120,7 +113,6 @@ type rule struct {
 type Matcher struct {
 	rules  []rule
 	global []pattern
-	all    bool
 	// pre holds the prefilter literals; nil when every line must be checked.
 	pre []literal
 	// set holds the byte pairs of several literals, to find the earliest
@@ -194,9 +186,6 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 			prefilter = false
 		}
 		m.rules = append(m.rules, cr)
-	}
-	if !ignores && (len(m.rules) == 0 || len(m.rules[0].match) == 0) {
-		m.all = true
 	}
 	if prefilter {
 		m.pre = mergeLiterals(pres)
@@ -403,15 +392,6 @@ func (m *Matcher) findSet(block []byte, from int) (int, int) {
 	}
 	return from + p + best, bestK
 }
-
-// MatchAll reports whether every line is selected by the same rule (no
-// rules, or rule 0 has no Match patterns, and no ignores anywhere), so callers
-// can skip matching; the rule is then 0, or -1 when there are no rules.
-func (m *Matcher) MatchAll() bool { return m.all }
-
-// Prefiltered reports whether Next searches for literals rather than checking
-// every line; it is false when some pattern has no required literal.
-func (m *Matcher) Prefiltered() bool { return m.pre != nil }
 
 // RuleName returns the rule's name, or "" for an unnamed or out-of-range rule.
 func (m *Matcher) RuleName(rule int) string {

@@ -259,7 +259,7 @@ func TestNextLongBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.Prefiltered() {
+	if m.pre == nil {
 		t.Fatal("expected a prefilter")
 	}
 	if got := collect(t, m, b.Bytes()); !slices.Equal(got, want) {
@@ -270,32 +270,6 @@ func TestNextLongBlock(t *testing.T) {
 			t.Errorf("without SIMD: got %d lines, want %d", len(got), len(want))
 		}
 	})
-}
-
-func TestMatchAll(t *testing.T) {
-	tests := []struct {
-		name  string
-		rules []Rule
-		opts  Options
-		want  bool
-	}{
-		{"no rules", nil, Options{}, true},
-		{"no rules, global ignore", nil, Options{Ignore: []string{"x"}}, false},
-		{"catch-all first", []Rule{{}, {Match: []string{"x"}}}, Options{}, true},
-		{"catch-all with ignore", []Rule{{Ignore: []string{"x"}}}, Options{}, false},
-		{"match rule first", []Rule{{Match: []string{"x"}}, {}}, Options{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m, err := Compile(tt.rules, tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := m.MatchAll(); got != tt.want {
-				t.Errorf("MatchAll() = %v, want %v", got, tt.want)
-			}
-		})
-	}
 }
 
 func TestPatternError(t *testing.T) {
@@ -460,12 +434,16 @@ func TestHighlightPatternRuleName(t *testing.T) {
 	}
 	line := []byte("TIMEOUT conn=42 timeout")
 	var spans [][2]int
-	m.Highlight(line, 0, func(s, e int) { spans = append(spans, [2]int{s, e}) })
+	for s, e := range m.Spans(line, 0) {
+		spans = append(spans, [2]int{s, e})
+	}
 	if want := [][2]int{{0, 7}, {8, 15}, {16, 23}}; !slices.Equal(spans, want) {
 		t.Errorf("Highlight spans = %v, want %v", spans, want)
 	}
 	spans = nil
-	m.Highlight([]byte("abc"), 1, func(s, e int) { spans = append(spans, [2]int{s, e}) })
+	for s, e := range m.Spans([]byte("abc"), 1) {
+		spans = append(spans, [2]int{s, e})
+	}
 	if len(spans) != 0 {
 		t.Errorf("empty matches were highlighted: %v", spans)
 	}
@@ -503,7 +481,9 @@ func TestHighlight(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got [][2]int
-			m.Highlight([]byte(tt.line), 0, func(s, e int) { got = append(got, [2]int{s, e}) })
+			for s, e := range m.Spans([]byte(tt.line), 0) {
+				got = append(got, [2]int{s, e})
+			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("spans = %v, want %v", got, tt.want)
 			}
@@ -532,10 +512,10 @@ func TestGolden(t *testing.T) {
 		line := []byte(h.Line)
 		fmt.Fprintf(&out, "%s\t%s\t", m.RuleName(h.Rule), m.Pattern(line, h.Rule))
 		prev := 0
-		m.Highlight(line, h.Rule, func(s, e int) {
+		for s, e := range m.Spans(line, h.Rule) {
 			fmt.Fprintf(&out, "%s[%s]", line[prev:s], line[s:e])
 			prev = e
-		})
+		}
 		fmt.Fprintf(&out, "%s\n", line[prev:])
 	}
 	golden := filepath.Join("testdata", "sample.golden")

@@ -34,15 +34,6 @@ func (m *Matcher) AppendSpans(dst []int, line []byte, rule int) []int {
 	return dst
 }
 
-// Highlight calls fn, in order, for each span of Spans (for --color). It may
-// allocate.
-func (m *Matcher) Highlight(line []byte, rule int, fn func(start, end int)) {
-	m.eachSpan(line, rule, func(s, e int) bool {
-		fn(s, e)
-		return true
-	})
-}
-
 // spanCache is how many patterns of a rule keep their next match between
 // steps of eachSpan; more patterns are searched again at every step.
 const spanCache = 8

@@ -3,7 +3,7 @@
 //
 // Most pipeline numbers are owned by the follow engine as atomic counters;
 // rather than double-counting them here, the caller registers a function per
-// metric ([Metrics.CounterFunc], [Metrics.GaugeFunc], or all at once with
+// metric ([Metrics.counterFunc], [Metrics.gaugeFunc], or all at once with
 // [Metrics.Observe]) that is read at scrape time. What only the output and
 // service paths know (matches per rule, reloads, stream drops) is counted
 // natively here, without allocating on the per-match path.
@@ -208,9 +208,9 @@ func (m *Metrics) ConfigReload(err error) {
 // method value is meant to be passed to httpapi.NewHub.
 func (m *Metrics) StreamDropped() { m.dropped.Inc() }
 
-// CounterFunc registers a counter whose value is read from fn at scrape
+// counterFunc registers a counter whose value is read from fn at scrape
 // time; fn must be safe for concurrent use and never decrease.
-func (m *Metrics) CounterFunc(name, help string, fn func() float64) error {
+func (m *Metrics) counterFunc(name, help string, fn func() float64) error {
 	c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn)
 	if err := m.reg.Register(c); err != nil {
 		return fmt.Errorf("metrics: register counter %s: %w", name, err)
@@ -218,9 +218,9 @@ func (m *Metrics) CounterFunc(name, help string, fn func() float64) error {
 	return nil
 }
 
-// GaugeFunc registers a gauge whose value is read from fn at scrape time; fn
+// gaugeFunc registers a gauge whose value is read from fn at scrape time; fn
 // must be safe for concurrent use.
-func (m *Metrics) GaugeFunc(name, help string, fn func() float64) error {
+func (m *Metrics) gaugeFunc(name, help string, fn func() float64) error {
 	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn)
 	if err := m.reg.Register(g); err != nil {
 		return fmt.Errorf("metrics: register gauge %s: %w", name, err)
@@ -228,10 +228,10 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) error {
 	return nil
 }
 
-// CounterVecFunc registers a counter with one label whose series are read at
+// counterVecFunc registers a counter with one label whose series are read at
 // scrape time: fn calls yield once per label value with its current count.
 // It suits engine-owned counters kept per reason, such as read errors.
-func (m *Metrics) CounterVecFunc(name, help, label string, fn func(yield func(value string, count float64))) error {
+func (m *Metrics) counterVecFunc(name, help, label string, fn func(yield func(value string, count float64))) error {
 	c := &vecFunc{desc: prometheus.NewDesc(name, help, []string{label}, nil), fn: fn}
 	if err := m.reg.Register(c); err != nil {
 		return fmt.Errorf("metrics: register counter %s: %w", name, err)
@@ -295,16 +295,16 @@ func (m *Metrics) Observe(s Sources) error {
 		}
 		var err error
 		if f.counter {
-			err = m.CounterFunc(f.name, f.help, f.f)
+			err = m.counterFunc(f.name, f.help, f.f)
 		} else {
-			err = m.GaugeFunc(f.name, f.help, f.f)
+			err = m.gaugeFunc(f.name, f.help, f.f)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if s.ReadErrors != nil {
-		return m.CounterVecFunc(ReadErrors, "Errors reading followed files, by reason.", "reason", s.ReadErrors)
+		return m.counterVecFunc(ReadErrors, "Errors reading followed files, by reason.", "reason", s.ReadErrors)
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func TestObserveAndBuildInfo(t *testing.T) {
 		t.Error("process collector missing")
 	}
 	// Registering a source twice names the metric at fault.
-	err := m.CounterFunc(LinesRead, "again", func() float64 { return 0 })
+	err := m.counterFunc(LinesRead, "again", func() float64 { return 0 })
 	if err == nil {
 		t.Fatal("duplicate registration accepted")
 	}

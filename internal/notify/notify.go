@@ -71,8 +71,8 @@ func NewWithSocket(path string, watchdog time.Duration) *Notifier {
 	return n
 }
 
-// Enabled reports whether a notification socket is configured.
-func (n *Notifier) Enabled() bool { return n.addr != nil }
+// enabled reports whether a notification socket is configured.
+func (n *Notifier) enabled() bool { return n.addr != nil }
 
 // SetErrorHandler sets the function that receives errors from watchdog pings
 // sent by RunWatchdog, which has no caller to return them to; the caller

@@ -220,8 +220,8 @@ func TestDisabledIsNoop(t *testing.T) {
 			t.Errorf("%s on a disabled notifier: %v", name, err)
 		}
 	}
-	if n.Enabled() || n.WatchdogInterval() != 0 {
-		t.Errorf("disabled notifier: Enabled=%v WatchdogInterval=%v", n.Enabled(), n.WatchdogInterval())
+	if n.enabled() || n.WatchdogInterval() != 0 {
+		t.Errorf("disabled notifier: enabled=%v WatchdogInterval=%v", n.enabled(), n.WatchdogInterval())
 	}
 }
 
@@ -255,9 +255,9 @@ func TestNewFromEnv(t *testing.T) {
 			t.Setenv("WATCHDOG_USEC", tt.usec)
 			t.Setenv("WATCHDOG_PID", tt.wdPID)
 			n := New()
-			if n.Enabled() != tt.wantEnabled || n.WatchdogInterval() != tt.wantInterval {
-				t.Errorf("Enabled=%v WatchdogInterval=%v, want %v %v",
-					n.Enabled(), n.WatchdogInterval(), tt.wantEnabled, tt.wantInterval)
+			if n.enabled() != tt.wantEnabled || n.WatchdogInterval() != tt.wantInterval {
+				t.Errorf("enabled=%v WatchdogInterval=%v, want %v %v",
+					n.enabled(), n.WatchdogInterval(), tt.wantEnabled, tt.wantInterval)
 			}
 		})
 	}

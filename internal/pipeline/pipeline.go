@@ -118,7 +118,7 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 	}
 	popts := output.Options{
 		Format:       format,
-		Filename:     ShowFilenames(o.WithFilename, cfg.Roots),
+		Filename:     showFilenames(o.WithFilename, cfg.Roots),
 		LineNumbers:  o.LineNumbers,
 		Color:        useColor(o.Color, format, env),
 		ByteOffset:   o.ByteOffset,
@@ -192,9 +192,9 @@ func (p *Pipeline) RuleNames() []string {
 	return names
 }
 
-// ShowFilenames follows grep: paths are printed when there is more than one
+// showFilenames follows grep: paths are printed when there is more than one
 // root or any root is a directory, unless -H or -h says otherwise.
-func ShowFilenames(when string, roots []string) bool {
+func showFilenames(when string, roots []string) bool {
 	switch {
 	case when == "never":
 		return false

@@ -146,10 +146,6 @@ func (s *Scanner) Name() string { return s.name }
 // Selected is the number of lines selected in the current file.
 func (s *Scanner) Selected() int64 { return s.selected }
 
-// Stopped reports whether the current file needs no more reading: -l, -m
-// or -q are satisfied, or it is binary.
-func (s *Scanner) Stopped() bool { return s.stopped }
-
 // IsBinary reports whether the current file was found to be binary.
 func (s *Scanner) IsBinary() bool { return s.binary }
 

@@ -110,8 +110,8 @@ func checkLongLine(t *testing.T, s *Splitter, in *longInput, maxLine int) {
 	if in.long > int64(maxLine) {
 		wantCutLines, wantCutBytes = 1, in.long-int64(maxLine)
 	}
-	if s.CutLines() != wantCutLines || s.CutBytes() != wantCutBytes {
-		t.Fatalf("CutLines, CutBytes = %d, %d; want %d, %d", s.CutLines(), s.CutBytes(), wantCutLines, wantCutBytes)
+	if s.CutLines() != wantCutLines || s.cutBytesSkipped() != wantCutBytes {
+		t.Fatalf("CutLines, cutBytesSkipped = %d, %d; want %d, %d", s.CutLines(), s.cutBytesSkipped(), wantCutLines, wantCutBytes)
 	}
 }
 

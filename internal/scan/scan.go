@@ -269,9 +269,9 @@ func (s *Splitter) Cut() bool { return s.cut }
 // CutLines returns how many lines have been cut since the last Reset.
 func (s *Splitter) CutLines() int64 { return s.cutLines }
 
-// CutBytes returns how many bytes of cut lines were skipped since the last
+// cutBytesSkipped returns how many bytes of cut lines were skipped since the last
 // Reset, not counting the '\n' that ended them.
-func (s *Splitter) CutBytes() int64 { return s.cutBytes }
+func (s *Splitter) cutBytesSkipped() int64 { return s.cutBytes }
 
 // SetHoldPartial sets follow mode: when on, a trailing line without '\n' at
 // EOF is not returned; Next returns io.EOF and keeps the bytes, and a later

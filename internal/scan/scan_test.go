@@ -25,7 +25,7 @@ type refLine struct {
 }
 
 // refSplit is the reference: bytes.Split on '\n' with the cut applied. It
-// also returns the bytes a Splitter must skip (CutBytes) and the cut count.
+// also returns the bytes a Splitter must skip (cutBytesSkipped) and the cut count.
 func refSplit(in []byte, maxLine int) (lines []refLine, cutLines, cutBytes int64) {
 	parts := bytes.Split(in, []byte("\n"))
 	if len(parts[len(parts)-1]) == 0 {
@@ -103,8 +103,8 @@ func check(t testing.TB, in []byte, bufSize, maxLine int, wrap func(io.Reader) i
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("bufSize=%d maxLine=%d input %q\n got %+v\nwant %+v", bufSize, maxLine, in, got, want)
 	}
-	if s.CutLines() != wantCL || s.CutBytes() != wantCB {
-		t.Fatalf("CutLines, CutBytes = %d, %d; want %d, %d", s.CutLines(), s.CutBytes(), wantCL, wantCB)
+	if s.CutLines() != wantCL || s.cutBytesSkipped() != wantCB {
+		t.Fatalf("CutLines, cutBytesSkipped = %d, %d; want %d, %d", s.CutLines(), s.cutBytesSkipped(), wantCL, wantCB)
 	}
 
 	// Lines over the same input yields the same lines, numbered.
@@ -414,8 +414,8 @@ func TestHoldPartialCutLine(t *testing.T) {
 	if b, err := s.Next(); string(b) != "ok\n" || err != nil {
 		t.Fatalf("Next = %q, %v; want the line after the cut one", b, err)
 	}
-	if s.CutBytes() != 9 || s.CutLines() != 1 {
-		t.Fatalf("CutBytes, CutLines = %d, %d; want 9, 1", s.CutBytes(), s.CutLines())
+	if s.cutBytesSkipped() != 9 || s.CutLines() != 1 {
+		t.Fatalf("cutBytesSkipped, CutLines = %d, %d; want 9, 1", s.cutBytesSkipped(), s.CutLines())
 	}
 }
 
