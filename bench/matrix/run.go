@@ -1,0 +1,214 @@
+package matrix
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sample is one run of one tool.
+type Sample struct {
+	Wall     time.Duration
+	RSS      int64 // peak resident set, KiB (getrusage of the child)
+	Count    int64 // the output reduced by the cell's Counting
+	Exit     int
+	TimedOut bool // killed at the cap; Count is then partial
+}
+
+// RunOnce runs argv with its output read through a pipe and counted, and
+// kills it after limit (0: no limit). Reading through a pipe matters: with
+// stdout on /dev/null GNU grep stops at the first match. Exit status 0 and
+// 1 are success, as in grep.
+func RunOnce(argv []string, how Counting, tool int, limit time.Duration) (Sample, error) {
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if limit > 0 {
+		ctx, cancel = context.WithTimeout(ctx, limit)
+	}
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// rg -z's gzip and zstd children may hold stderr open after rg is killed.
+	cmd.WaitDelay = time.Second
+	cmd.Env = Env()
+	var stderr headBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return Sample{}, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Sample{}, err
+	}
+	c := counter{how: how, tool: tool}
+	r := bufio.NewReaderSize(out, 1<<20)
+	lineStart := true
+	var rerr error
+	for {
+		b, err := r.ReadSlice('\n')
+		if len(b) > 0 {
+			c.fragment(b, lineStart)
+			lineStart = b[len(b)-1] == '\n'
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			rerr = err
+			break
+		}
+	}
+	werr := cmd.Wait()
+	s := Sample{Wall: time.Since(start), Count: c.n, Exit: cmd.ProcessState.ExitCode()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.RSS = ru.Maxrss
+	}
+	if ctx.Err() != nil {
+		s.TimedOut = true
+		return s, nil
+	}
+	if rerr != nil {
+		return s, rerr
+	}
+	if werr != nil && s.Exit != 1 {
+		return s, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), werr, stderr.String())
+	}
+	return s, nil
+}
+
+// headBuffer keeps the first KiB written to it: enough to say why a tool
+// failed, and bounded if a tool complains about every file.
+type headBuffer struct{ b []byte }
+
+func (t *headBuffer) Write(p []byte) (int, error) {
+	if room := 1024 - len(t.b); room > 0 {
+		t.b = append(t.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (t *headBuffer) String() string { return strings.TrimSpace(string(t.b)) }
+
+// Result is a cell's outcome over all rounds.
+type Result struct {
+	Cell     Cell
+	Median   [NumTools]time.Duration // zero for a tool that cannot do the cell
+	TimedOut [NumTools]bool          // the tool hit the cap (Median is the cap)
+	RSS      int64                   // logscan's peak over the rounds, KiB
+	Count    [NumTools]int64
+	Exit     [NumTools]int
+	Errs     []string // failed runs and counts that changed between rounds
+}
+
+// Run runs cell c on tree t for rounds rounds. Within a round each tool
+// runs once, and the order rotates from round to round, so that a burst of
+// noise on the shared machine, or a first run after another cell, does not
+// always fall on the same tool. A run longer than limit is killed and the
+// tool is not run again on this cell: one pathological cell must not eat
+// the time of the whole matrix.
+func Run(c Cell, t Tree, logscan string, rounds int, limit time.Duration) Result {
+	res := Result{Cell: c}
+	var walls [NumTools][]time.Duration
+	for round := range rounds {
+		for k := range NumTools {
+			tool := (round + k) % NumTools
+			argv := Argv(tool, logscan, c, t)
+			if argv == nil || res.TimedOut[tool] {
+				continue
+			}
+			s, err := RunOnce(argv, c.Count, tool, limit)
+			if err != nil {
+				res.Errs = append(res.Errs, err.Error())
+			}
+			if tool == Logscan {
+				res.RSS = max(res.RSS, s.RSS)
+			}
+			if s.TimedOut {
+				res.TimedOut[tool] = true
+				res.Count[tool], res.Exit[tool] = s.Count, s.Exit
+				walls[tool] = []time.Duration{limit}
+				continue
+			}
+			if len(walls[tool]) > 0 && (s.Count != res.Count[tool] || s.Exit != res.Exit[tool]) {
+				res.Errs = append(res.Errs, fmt.Sprintf("%s: round %d printed %d (exit %d), round 1 %d (exit %d)",
+					ToolNames[tool], round+1, s.Count, s.Exit, res.Count[tool], res.Exit[tool]))
+			}
+			res.Count[tool], res.Exit[tool] = s.Count, s.Exit
+			walls[tool] = append(walls[tool], s.Wall)
+		}
+	}
+	for tool, w := range walls {
+		if len(w) > 0 {
+			res.Median[tool] = median(w)
+		}
+	}
+	return res
+}
+
+func median(xs []time.Duration) time.Duration {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// Best is the faster of rg and ugrep, the bar logscan is held to. ugrep
+// counts only when it selected what rg selected: ugrep 3.11 -i does not
+// fold É to é, and a tool that wins by doing less sets no bar.
+func (r Result) Best() time.Duration {
+	if r.UGCounts() {
+		return min(r.Median[RG], r.Median[UG])
+	}
+	return r.Median[RG]
+}
+
+// UGCounts reports whether ugrep's time is part of Best.
+func (r Result) UGCounts() bool {
+	return !r.TimedOut[UG] && r.Count[UG] == r.Count[RG] && r.Exit[UG] == r.Exit[RG]
+}
+
+// Ratio is logscan's median over Best.
+func (r Result) Ratio() float64 {
+	return r.Median[Logscan].Seconds() / r.Best().Seconds()
+}
+
+// Agree reports whether logscan printed what rg printed (for -q: exited
+// as rg did). A cell where they differ has no meaningful ratio: the
+// faster one may simply have done less.
+func (r Result) Agree() bool {
+	if r.TimedOut[Logscan] || r.TimedOut[RG] {
+		return false
+	}
+	if r.Cell.Count == Exit {
+		return r.Exit[Logscan] == r.Exit[RG] && r.Count[Logscan] == 0
+	}
+	return r.Count[Logscan] == r.Count[RG]
+}
+
+// Warm reads every regular file below dir once, so that every tool reads
+// from the page cache. Like the tools, it follows no symlink.
+func Warm(dir string) error {
+	buf := make([]byte, 1<<20)
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{f}, buf)
+		return errors.Join(err, f.Close())
+	})
+}
