@@ -38,7 +38,7 @@ const (
 
 // Cell is one row of the matrix.
 type Cell struct {
-	Tree    string   // a Trees key
+	Tree    string   // the name of a tree (Plan.Prepare)
 	Density string   // the share of lines the pattern selects, as designed
 	Args    []string // flags then -e PATTERN..., the same for every tool
 	Count   Counting
@@ -93,6 +93,11 @@ func alt(tree, density string, ps []string, name string) []Cell {
 // shape changes the work (opening 50,000 files, walking 30 levels,
 // decompressing). Densities are by construction (see gentree) except on
 // gencorpus's tree, where they were measured with rg -c.
+//
+// The grid leaves out -n, -v and -C 2 at 30% on the large tree: each
+// would print a third of a GiB or more per tool and round, and so mostly
+// time the pipe, which print, -v and --json at their densest already do.
+// That keeps a 1 GiB run with 3 rounds within its 25-minute budget.
 func Cells() []Cell {
 	const (
 		rare, one, third, all   = "0.01%", "1%", "30%", "~100%"
@@ -106,7 +111,6 @@ func Cells() []Cell {
 		{Tree: "large", Density: third, Args: args("-e", getW)},
 		{Tree: "large", Density: all, Args: args("-e", allW)},
 		{Tree: "large", Density: one, Args: args("-n", "-e", errW)},
-		{Tree: "large", Density: third, Args: args("-n", "-e", getW)},
 		{Tree: "large", Density: rare, Args: args("-c", "-e", rareW), Count: Sum},
 		{Tree: "large", Density: one, Args: args("-c", "-e", errW), Count: Sum},
 		{Tree: "large", Density: third, Args: args("-c", "-e", getW), Count: Sum},
@@ -116,7 +120,6 @@ func Cells() []Cell {
 		{Tree: "large", Density: one, Args: args("-q", "-e", errW), Count: Exit},
 		{Tree: "large", Density: "0%", Args: args("-q", "-e", none), Count: Exit},
 		{Tree: "large", Density: rare, Args: args("-v", "-e", rareW)},
-		{Tree: "large", Density: third, Args: args("-v", "-e", getW)},
 		{Tree: "large", Density: all, Args: args("-v", "-e", allW)},
 		{Tree: "large", Density: one, Args: args("-v", "-c", "-e", errW), Count: Sum},
 		{Tree: "large", Density: all, Args: args("-v", "-c", "-e", allW), Count: Sum},
@@ -125,7 +128,6 @@ func Cells() []Cell {
 		{Tree: "large", Density: third, Args: args("--json", "-e", getW), Count: JSONMatches},
 		{Tree: "large", Density: rare, Args: args("-C", "2", "-e", rareW), Count: Context},
 		{Tree: "large", Density: one, Args: args("-C", "2", "-e", errW), Count: Context},
-		{Tree: "large", Density: third, Args: args("-C", "2", "-e", getW), Count: Context},
 		// Pattern kinds.
 		{Tree: "large", Density: "2%", Args: args("-i", "-e", "error")},
 		{Tree: "large", Density: "2%", Args: args("-i", "-c", "-e", "error"), Count: Sum},
@@ -153,8 +155,9 @@ func Cells() []Cell {
 
 // corpusCells run on gencorpus's tree: syslog, nginx and JSON files, .gz
 // rotations, a binary file, a 4 MiB line and symlink loops. Densities
-// measured with rg -c at 1 GiB, seed 11: deadbeef 0.020%, ERROR 0.99%,
-// GET 29.7% (all in access logs).
+// measured with rg -c at 20 and 50 MiB, seed 11 (gencorpus draws them per
+// line, so they hold at any size): deadbeef 0.020%, ERROR 0.99%, GET 29.7%
+// (all of it in the access logs).
 func corpusCells() []Cell {
 	return []Cell{
 		{Tree: "corpus", Density: "1%", Args: args("-e", "ERROR")},

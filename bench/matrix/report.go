@@ -17,11 +17,17 @@ import (
 func Machine(logscan string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "machine: %d CPUs (nproc), %s, %s RAM, Linux %s, load average %s at the start\n",
-		runtime.NumCPU(), procField("/proc/cpuinfo", "model name"), memTotal(), readTrim("/proc/sys/kernel/osrelease"),
-		strings.Join(strings.Fields(readTrim("/proc/loadavg"))[:3], " "))
+		runtime.NumCPU(), procField("/proc/cpuinfo", "model name"), memTotal(), readTrim("/proc/sys/kernel/osrelease"), LoadAverage())
 	fmt.Fprintf(&b, "tools: %s; %s; %s; %s; LC_ALL=C.UTF-8\n",
 		version(logscan, "--version"), version("rg", "--version"), version("ugrep", "--version"), version("grep", "--version"))
 	return b.String()
+}
+
+// LoadAverage is the 1, 5 and 15 minute load average: on a shared
+// machine it says how much the figures are worth.
+func LoadAverage() string {
+	f := strings.Fields(readTrim("/proc/loadavg"))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func readTrim(path string) string {

@@ -181,6 +181,7 @@ func runCells(cells []matrix.Cell, order []string, trees map[string]matrix.Tree,
 func report(results []matrix.Result, elapsed time.Duration, tsv, baseline string) int {
 	summary, ok := matrix.Summary(results, elapsed)
 	fmt.Print("\n" + summary)
+	fmt.Println("load average at the end:", matrix.LoadAverage())
 	var notes []string
 	for _, r := range results {
 		_, n := matrix.Row(r)
