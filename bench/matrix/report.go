@@ -109,8 +109,12 @@ func Row(r Result) (row string, notes []string) {
 		lines += " **ERROR**"
 	}
 	label := strings.ReplaceAll(r.Cell.Label(), "|", `\|`)
-	row = fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %.1f | %s |\n", label,
-		secs(Logscan), secs(RG), secs(UG), secs(Grep), ratio, float64(r.RSS)/1024, lines)
+	rss := fmt.Sprintf("%.1f", float64(r.RSS)/1024)
+	if r.RSS <= r.RSSFloor {
+		rss = "≤ " + rss // only the harness's own peak: see resetPeakRSS
+	}
+	row = fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
+		secs(Logscan), secs(RG), secs(UG), secs(Grep), ratio, rss, lines)
 	for _, tool := range []int{UG, Grep} {
 		switch {
 		case r.Median[tool] == 0 || r.TimedOut[RG]:
@@ -159,9 +163,13 @@ func Summary(rs []Result, elapsed time.Duration) (string, bool) {
 			maxRSS, rssValue = r, float64(r.RSS)
 		}
 	}
-	s := fmt.Sprintf("geometric mean of logscan / best: %.2f× over %d cells; worst: %s at %.2f×; %d cells above %.2f×; max logscan peak RSS: %.1f MiB (%s); %d mismatched or failed cells; %s\n",
+	floor := int64(0)
+	for _, r := range rs {
+		floor = max(floor, r.RSSFloor)
+	}
+	s := fmt.Sprintf("geometric mean of logscan / best: %.2f× over %d cells; worst: %s at %.2f×; %d cells above %.2f×; max logscan peak RSS: %.1f MiB (%s; no figure can be below the harness's own %.1f MiB); %d mismatched or failed cells; %s\n",
 		math.Exp(logSum/float64(max(n, 1))), n, worst.Cell.Label(), worstR, above, Target,
-		rssValue/1024, maxRSS.Cell.Label(), bad, elapsed.Round(time.Second))
+		rssValue/1024, maxRSS.Cell.Label(), float64(floor)/1024, bad, elapsed.Round(time.Second))
 	return s, bad == 0
 }
 

@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -20,10 +22,40 @@ import (
 type Sample struct {
 	Wall     time.Duration
 	RSS      int64 // peak resident set, KiB (getrusage of the child)
+	Floor    int64 // the harness's own peak RSS while the child started, KiB: RSS is never below it
 	Count    int64 // the output reduced by the cell's Counting
 	Exit     int
 	TimedOut bool // killed at the cap; Count is then partial
 }
+
+// Linux starts a child's peak RSS at its parent's: exec folds the old
+// address space's high-water mark into the process's maxrss, and Go
+// starts children with vfork (CLONE_VM), so the old address space is the
+// harness's. A child's ru_maxrss is thus never below the harness's own
+// peak. Before each run the harness resets its peak to its current
+// resident set (clear_refs 5, Linux 4.0 and later) and afterwards reads
+// what the peak was, so the table can say when a figure is only that floor.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS is the harness's own peak RSS (VmHWM) in KiB, 0 if unknown.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// readers hold the 1 MiB buffers that read the tools' output: reusing
+// them keeps the harness's heap, and so the floor under the children's
+// peak RSS, small.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1<<20) }}
 
 // RunOnce runs argv with its output read through a pipe and counted, and
 // kills it after limit (0: no limit). Reading through a pipe matters: with
@@ -45,12 +77,16 @@ func RunOnce(argv []string, how Counting, tool int, limit time.Duration) (Sample
 	if err != nil {
 		return Sample{}, err
 	}
+	r := readers.Get().(*bufio.Reader)
+	defer readers.Put(r)
+	r.Reset(out)
+	defer r.Reset(nil)
+	resetPeakRSS()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return Sample{}, err
 	}
 	c := counter{how: how, tool: tool}
-	r := bufio.NewReaderSize(out, 1<<20)
 	lineStart := true
 	var rerr error
 	for {
@@ -68,7 +104,7 @@ func RunOnce(argv []string, how Counting, tool int, limit time.Duration) (Sample
 		}
 	}
 	werr := cmd.Wait()
-	s := Sample{Wall: time.Since(start), Count: c.n, Exit: cmd.ProcessState.ExitCode()}
+	s := Sample{Wall: time.Since(start), Count: c.n, Exit: cmd.ProcessState.ExitCode(), Floor: peakRSS()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.RSS = ru.Maxrss
 	}
@@ -104,6 +140,7 @@ type Result struct {
 	Median   [NumTools]time.Duration // zero for a tool that cannot do the cell
 	TimedOut [NumTools]bool          // the tool hit the cap (Median is the cap)
 	RSS      int64                   // logscan's peak over the rounds, KiB
+	RSSFloor int64                   // the largest Sample.Floor under logscan's runs
 	Count    [NumTools]int64
 	Exit     [NumTools]int
 	Errs     []string // failed runs and counts that changed between rounds
@@ -131,6 +168,7 @@ func Run(c Cell, t Tree, logscan string, rounds int, limit time.Duration) Result
 			}
 			if tool == Logscan {
 				res.RSS = max(res.RSS, s.RSS)
+				res.RSSFloor = max(res.RSSFloor, s.Floor)
 			}
 			if s.TimedOut {
 				res.TimedOut[tool] = true

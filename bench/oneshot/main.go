@@ -76,7 +76,12 @@ func run(o options) int {
 	if err != nil {
 		return fail(err)
 	}
-	trees, err := plan.Prepare(os.Stderr)
+	if !o.genOnly {
+		if err := generateApart(); err != nil {
+			return fail(err)
+		}
+	}
+	trees, err := plan.Prepare(os.Stderr) // with -gen-only, writes them
 	if err != nil {
 		return fail(err)
 	}
@@ -122,6 +127,23 @@ func run(o options) int {
 		tsv = filepath.Join(o.root, name+".tsv")
 	}
 	return report(results, time.Since(start), tsv, o.baseline)
+}
+
+// generateApart makes the trees in a child process (this command with
+// -gen-only). The generator's buffers and compressors would otherwise
+// raise this process's peak RSS, and Linux starts every tool's peak RSS
+// at it (see matrix.Sample.Floor).
+func generateApart() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, append(os.Args[1:], "-gen-only")...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("making the trees: %v", err)
+	}
+	return nil
 }
 
 func makePlan(o options) (matrix.Plan, error) {
