@@ -30,7 +30,7 @@ import (
 
 // Version changes whenever the same Options would write different bytes,
 // so that a tree left over from an older generator is not reused.
-const Version = "gentree/1"
+const Version = "gentree/2"
 
 // Shape is the layout of a tree.
 type Shape string
@@ -45,8 +45,10 @@ const (
 	Small Shape = "small"
 	// Deep is eight chains of 30 nested directories with two files in each.
 	Deep Shape = "deep"
-	// Gzip is logrotate's layout with compress: per log app.log, app.log.1
-	// and app.log.2.gz to app.log.7.gz, 16 logs by default.
+	// Gzip is logrotate's layout with compress and delaycompress: per log
+	// app.log, app.log.1 and app.log.2.gz to app.log.7.gz. By default 16
+	// logs, fewer (at least 4) where a file would hold under 1 MiB: each
+	// compressed file costs rg -z a gzip process.
 	Gzip Shape = "gz"
 	// Zstd is the Gzip layout compressed with zstd (app.log.2.zst, ...).
 	Zstd Shape = "zst"
@@ -152,8 +154,8 @@ func layout(o Options) ([]file, error) {
 			}
 		}
 	case Gzip, Zstd:
-		n := cmp.Or(o.Files, 16)
 		const generations = 8
+		n := cmp.Or(o.Files, min(16, max(4, int(o.Size/(generations<<20)))))
 		for i := range n {
 			for g := range generations {
 				name := "app.log"

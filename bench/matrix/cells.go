@@ -143,7 +143,7 @@ func Cells() []Cell {
 		{Tree: "large", Density: all, Args: args("-c", "-e", "[0-9]{3}"), Count: Sum},
 		{Tree: "large", Density: one, Args: args("-w", "-e", gentree.Timeout)},
 		{Tree: "large", Density: "2%", Args: args("-w", "-i", "-e", "error")},
-		{Tree: "large", Density: "0.15%", Args: args("-x", "-e", gentree.Broken)},
+		{Tree: "large", Density: "0.14%", Args: args("-x", "-e", gentree.Broken)},
 		{Tree: "large", Density: "0.07%", Args: args("-i", "-e", gentree.Echec)},
 		{Tree: "large", Density: "0.03%", Args: args("-e", gentree.Echec)},
 		{Tree: "large", Density: "0.07%", Args: args("-i", "-c", "-e", "échec"), Count: Sum},
@@ -196,7 +196,7 @@ func shapeCells() []Cell {
 				Cell{Tree: tree, Density: "1%", Args: args("--json", "-e", gentree.Error), Count: JSONMatches},
 				Cell{Tree: tree, Density: "1%", Args: args("-C", "2", "-e", gentree.Error), Count: Context},
 				Cell{Tree: tree, Density: "1%", Args: args("-w", "-e", gentree.Timeout)},
-				Cell{Tree: tree, Density: "0.15%", Args: args("-x", "-e", gentree.Broken)},
+				Cell{Tree: tree, Density: "0.14%", Args: args("-x", "-e", gentree.Broken)},
 				Cell{Tree: tree, Density: "5%", Args: args("-e", "ERROR", "-e", "FATAL", "-e", "panic", "-e", "timeout", "-e", "refused")},
 			)
 		}
