@@ -100,6 +100,7 @@ func RunOnce(argv []string, how Counting, tool int, limit time.Duration) (Sample
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			rerr = err
+			_ = cmd.Process.Kill() // it would block on a pipe nobody reads
 			break
 		}
 	}
