@@ -50,7 +50,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.list, "list", false, "list the cells and exit")
 	flag.StringVar(&o.tsv, "tsv", "", "write the results here too (default: results-SIZE.tsv under -trees, results-SIZE-partial.tsv with -only)")
 	flag.StringVar(&o.baseline, "baseline", "", "a -tsv file of a run at another size, to compare peak RSS with")
-	flag.DurationVar(&o.limit, "cap", 0, "kill a run after this long and do not repeat it (0: 30s per GiB of -size, at least 10s)")
+	flag.DurationVar(&o.limit, "cap", 0, "kill a run after this long and do not repeat it (0: 60s per GiB of -size, at least 10s)")
 	flag.Parse()
 	return o
 }
@@ -96,7 +96,7 @@ func run(o options) int {
 	}
 	limit := o.limit
 	if limit == 0 {
-		limit = max(10*time.Second, time.Duration(float64(30*time.Second)*float64(plan.Size)/(1<<30)))
+		limit = max(10*time.Second, time.Duration(float64(60*time.Second)*float64(plan.Size)/(1<<30)))
 	}
 	fmt.Printf("One-shot speed matrix, %s, scale %s, %d cells, median of %d interleaved rounds, trees seed %d\n\n",
 		time.Now().UTC().Format("2006-01-02"), o.sizeStr, len(cells), o.rounds, o.seed)
