@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Benchmarks logscan's one-shot scan against ripgrep and GNU grep on a
-# generated corpus and prints the ratio table (see README "Performance").
+# The one-shot speed matrix: logscan against ripgrep, ugrep and GNU grep on
+# every cell of bench/matrix (match density x output mode x pattern kind x
+# tree shape), medians of ROUNDS interleaved rounds, one Markdown table with
+# the machine and the tool versions (see docs/BENCHMARKS.md).
 #
-#   bench/oneshot.sh [SIZE] [RUNS]     e.g. bench/oneshot.sh 1GiB 5
+#   bench/oneshot.sh [SIZE] [ROUNDS] [oneshot flags...]   e.g. bench/oneshot.sh 1GiB 3
+#                                                          then bench/oneshot.sh 4GiB 3
 #
-# Needs rg (apt-get install -y ripgrep) and ../shared/bench/gencorpus.
+# Exits 1 if logscan and rg print different line counts on a cell.
+# The trees are made once under ${MATRIX_TREES:-/tmp/logscan-matrix}/SIZE
+# (about 2.6 x SIZE of disk) and reused. A run at another size than 1GiB
+# compares logscan's peak RSS with the 1GiB run's, if that ran first.
+# Needs rg, ugrep and GNU grep (apt-get install -y ripgrep ugrep) and
+# ../shared/bench/gencorpus (or SHARED_BENCH=DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1GiB}
-runs=${2:-5}
-corpus=${CORPUS:-/tmp/logscan-corpus-$size}
-if [ ! -d "$corpus" ]; then
-	(cd ../shared/bench && go run ./gencorpus -out "$corpus" -size "$size")
+rounds=${2:-3}
+shift $(($# < 2 ? $# : 2))
+trees=${MATRIX_TREES:-/tmp/logscan-matrix}
+shared=${SHARED_BENCH:-../shared/bench}
+if [ ! -f "$shared/gencorpus/main.go" ]; then
+	echo "oneshot.sh: no gencorpus in $shared (set SHARED_BENCH)" >&2
+	exit 2
 fi
 go build -o bin/logscan ./cmd/logscan
-# Warm the page cache so every tool reads from memory.
-cat $(find "$corpus" -type f) >/dev/null
-go run ./bench/oneshot -logscan bin/logscan -corpus "$corpus" -runs "$runs"
-# Like for like: rg without -z does not search .gz files; logscan does by default.
-go run ./bench/oneshot -logscan bin/logscan -corpus "$corpus" -runs "$runs" -logscan-args --no-decompress
+args=(-logscan bin/logscan -size "$size" -rounds "$rounds" -trees "$trees" -gencorpus "$shared")
+if [ "$size" != 1GiB ] && [ -f "$trees/results-1GiB.tsv" ]; then
+	args+=(-baseline "$trees/results-1GiB.tsv")
+fi
+go run ./bench/oneshot "${args[@]}" "$@"
