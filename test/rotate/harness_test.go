@@ -1,0 +1,321 @@
+package rotate_test
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
+)
+
+// key names one writer line: the file tag it was written for and its
+// sequence number there (1, 2, ... per tag).
+type key struct {
+	tag string
+	seq int
+}
+
+func (k key) String() string { return fmt.Sprintf("%s#%d", k.tag, k.seq) }
+
+// lineText is writer line seq of tag, without its newline. The pad length
+// depends on both, so a line spliced from two halves does not parse.
+func lineText(tag string, seq int) string {
+	return fmt.Sprintf("seq=%08d file=%s pad=%s", seq, tag, strings.Repeat("x", padLen(tag, seq)))
+}
+
+func padLen(tag string, seq int) int { return 16 + (seq*7+len(tag)*3)%48 }
+
+var lineRE = regexp.MustCompile(`^seq=([0-9]{8}) file=([a-z0-9/._-]+) pad=(x*)$`)
+
+// parseLine reads a complete, well-formed writer line.
+func parseLine(s string) (key, bool) {
+	m := lineRE.FindStringSubmatch(s)
+	if m == nil {
+		return key{}, false
+	}
+	seq, err := strconv.Atoi(m[1])
+	if err != nil || seq < 1 || len(m[3]) != padLen(m[2], seq) {
+		return key{}, false
+	}
+	return key{m[2], seq}, true
+}
+
+// lines returns the text of writer lines from..to of tag, newline-ended.
+func lines(tag string, from, to int) string {
+	var b strings.Builder
+	for i := from; i <= to; i++ {
+		b.WriteString(lineText(tag, i))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// follower is one logscan process of a run.
+type follower struct {
+	*testutil.Proc
+	killed bool // ended by SIGKILL: its last output line may be cut
+}
+
+// startLogscan starts `logscan --follow` with JSON matches on stdout and
+// JSON diagnostics on stderr, and waits until it follows.
+func startLogscan(t *testing.T, args ...string) *follower {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--follow", "--json", "--log-format", "json"}, args...)...)
+	cmd.Env = cleanEnv()
+	return &follower{Proc: testutil.StartFollowing(t, cmd)}
+}
+
+// match is the part of a --json match that the count needs.
+type match struct {
+	Type       string `json:"type"`
+	Path       string `json:"path"`
+	Text       string `json:"text"`
+	TextBase64 string `json:"text_base64"`
+}
+
+// tally is what the followers printed, line by line.
+type tally struct {
+	emitted map[key][]string // key → where each print came from: "fN:path" (follower N, path from the tree down)
+	torn    []string         // printed lines that are no complete writer line
+	cut     int              // an unparseable last record of a killed logscan
+	records int
+}
+
+// count parses every stdout record of fs. written bounds each tag's
+// sequence numbers (a number past it is no writer line); nil skips that.
+func count(fs []*follower, written map[string]int) tally {
+	tl := tally{emitted: map[key][]string{}}
+	for fi, f := range fs {
+		out := f.Output()
+		for i, rec := range out {
+			tl.records++
+			var m match
+			if err := json.Unmarshal([]byte(rec), &m); err != nil {
+				if f.killed && i == len(out)-1 {
+					tl.cut++
+				} else {
+					tl.torn = append(tl.torn, rec)
+				}
+				continue
+			}
+			text := m.Text
+			if m.TextBase64 != "" {
+				b, err := base64.StdEncoding.DecodeString(m.TextBase64)
+				if err != nil {
+					tl.torn = append(tl.torn, rec)
+					continue
+				}
+				text = string(b)
+			}
+			k, ok := parseLine(text)
+			if m.Type != "match" || !ok || (written != nil && k.seq > written[k.tag]) {
+				tl.torn = append(tl.torn, rec)
+				continue
+			}
+			p := m.Path
+			if i := strings.LastIndex(p, "/tree/"); i >= 0 {
+				p = p[i+1:]
+			}
+			tl.emitted[k] = append(tl.emitted[k], fmt.Sprintf("f%d:%s", fi+1, p))
+		}
+	}
+	return tl
+}
+
+// dups returns how many prints were repeats, and up to n examples.
+func (tl tally) dups(n int) (int, []string) {
+	total := 0
+	var ex []string
+	for k, ps := range tl.emitted {
+		if len(ps) > 1 {
+			total += len(ps) - 1
+			if len(ex) < n {
+				ex = append(ex, fmt.Sprintf("%v printed %d times, from %v", k, len(ps), ps))
+			}
+		}
+	}
+	return total, ex
+}
+
+// Where a line was found on disk.
+const (
+	absent  = iota
+	outside // only in a file outside the tree
+	inTree  // in a file in the tree (a .gz there too)
+)
+
+type place struct {
+	class int
+	path  string // one file that holds it, for failure messages
+}
+
+// disk is every writer line found in files, with the best place found.
+type disk map[key]place
+
+func (d disk) add(k key, p place) {
+	if old, ok := d[k]; !ok || p.class > old.class {
+		d[k] = p
+	}
+}
+
+// scan reads every regular file below root (decompressing .gz) and records
+// its complete writer lines with class. followed, when not nil, also gets the
+// lines of plain files in the tree: those logscan follows.
+func (d disk) scan(t *testing.T, root string, class int, followed disk) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) { // rotated away while walking
+				return nil
+			}
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		gz := strings.HasSuffix(path, ".gz")
+		if gz {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		rel, _ := filepath.Rel(filepath.Dir(root), path)
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			// A last line without its newline is still being written.
+			if k, ok := parseLine(sc.Text()); ok {
+				d.add(k, place{class, rel})
+				if followed != nil && !gz {
+					followed.add(k, place{class, rel})
+				}
+			}
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Errorf("reading %s: %v", root, err)
+	}
+}
+
+// quiesce waits, after the writer stopped, until the last follower has
+// printed nothing for quietFor and the followers have printed every line of
+// want, or until it has been quiet for giveUpAfter (nothing more is coming),
+// or 30 s in all. It reports whether want was complete.
+//
+// quietFor must outlast logscan's own delays, or a late repeat is missed: it
+// holds a new file that may be a copy still being written for up to 2 s
+// (and decides it at its next 1 s tick) before reading it as new.
+const (
+	quietFor    = 3500 * time.Millisecond
+	giveUpAfter = 6 * time.Second
+)
+
+func quiesce(t *testing.T, fs []*follower, want disk) bool {
+	t.Helper()
+	f := fs[len(fs)-1]
+	start, last := time.Now(), time.Now()
+	var checked time.Time
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.Lines():
+			last = time.Now()
+			continue
+		case <-f.Done():
+			t.Errorf("logscan exited before the final count: %s", tail(f.Logs(), 2000))
+			return false
+		case <-tick.C:
+		}
+		quiet := time.Since(last)
+		if time.Since(start) > 30*time.Second {
+			return false
+		}
+		if quiet < quietFor || time.Since(checked) < 500*time.Millisecond {
+			continue
+		}
+		checked = time.Now()
+		tl := count(fs, nil)
+		complete := true
+		for k := range want {
+			if len(tl.emitted[k]) == 0 {
+				complete = false
+				break
+			}
+		}
+		if complete {
+			return true
+		}
+		if quiet >= giveUpAfter {
+			return false
+		}
+	}
+}
+
+// waitPrinted waits up to limit until every key of ks has been printed.
+func waitPrinted(t *testing.T, fs []*follower, limit time.Duration, ks ...key) {
+	t.Helper()
+	f := fs[len(fs)-1]
+	deadline := time.After(limit)
+	for {
+		tl := count(fs, nil)
+		missing := -1
+		for i, k := range ks {
+			if len(tl.emitted[k]) == 0 {
+				missing = i
+				break
+			}
+		}
+		if missing < 0 {
+			return
+		}
+		select {
+		case <-f.Lines():
+		case <-f.Done():
+			t.Fatalf("logscan exited while waiting for %v: %s", ks[missing], tail(f.Logs(), 2000))
+		case <-deadline:
+			t.Fatalf("%v not printed within %s; log: %s", ks[missing], limit, tail(f.Logs(), 2000))
+		}
+	}
+}
+
+// stopClean sends SIGTERM and requires exit status 0.
+func stopClean(t *testing.T, f *follower) {
+	t.Helper()
+	if code, took := f.Stop(t, syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Errorf("exit status %d after SIGTERM (took %s), want 0: %s", code, took, tail(f.Logs(), 2000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
