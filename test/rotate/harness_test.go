@@ -319,3 +319,30 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// The torn count rests on parseLine refusing anything but a whole writer
+// line: a cut line, two halves spliced, a NUL hole from a writer without
+// O_APPEND.
+func TestParseLine(t *testing.T) {
+	for seq := 1; seq <= 200; seq++ {
+		for _, tag := range []string{"app.log", "d07/app.log"} {
+			l := lineText(tag, seq)
+			if k, ok := parseLine(l); !ok || k != (key{tag, seq}) {
+				t.Fatalf("parseLine(%q) = %v, %v", l, k, ok)
+			}
+			next := lineText(tag, seq+1)
+			for _, bad := range []string{
+				l[:len(l)-1],
+				l + "x",
+				l[:len(l)/2] + next[len(next)/2:],
+				next[:20] + l[20:],
+				"\x00\x00" + l,
+				l + "\n",
+			} {
+				if k, ok := parseLine(bad); ok && bad != next {
+					t.Fatalf("parseLine(%q) = %v, want no writer line", bad, k)
+				}
+			}
+		}
+	}
+}

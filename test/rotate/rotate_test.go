@@ -22,7 +22,7 @@ type scenario struct {
 	compress bool
 	dateext  bool
 	olddir   string // "", "in" (tree/old) or "out" (beside the tree)
-	size     string // rotate when bigger than this, run without -f
+	size     bool   // `size` about 0.7 s of writing, and logrotate runs without -f
 	cpScript bool   // `cp app.log app.log.1; truncate -s 0 app.log` every 20–80 ms instead of logrotate
 	restart  syscall.Signal
 }
@@ -32,7 +32,7 @@ var scenarios = []scenario{
 	{name: "copytruncate", files: 1, method: "copytruncate"},
 	{name: "copytruncate-compress", files: 1, method: "copytruncate", compress: true},
 	{name: "dateext", files: 1, method: "copytruncate", dateext: true},
-	{name: "size", files: 1, method: "copytruncate", size: "256k"},
+	{name: "size", files: 1, method: "copytruncate", size: true},
 	{name: "olddir-in-create", files: 1, method: "create", olddir: "in"},
 	{name: "olddir-in-copytruncate", files: 1, method: "copytruncate", olddir: "in"},
 	{name: "olddir-out-create", files: 1, method: "create", olddir: "out"},
@@ -108,6 +108,7 @@ type run struct {
 	sc                                   scenario
 	seed                                 uint64
 	lr                                   string
+	rate                                 int
 	tree, outside, state, conf, lrs, hup string
 	tags                                 []string
 	followers                            []*follower
@@ -188,8 +189,10 @@ func (r *run) config() string {
 	case "out":
 		fmt.Fprintf(&b, "\tolddir %s\n", r.outside)
 	}
-	if r.sc.size != "" {
-		fmt.Fprintf(&b, "\tsize %s\n", r.sc.size)
+	if r.sc.size {
+		// ~71 bytes a line: a run 0.5 s after the last rotation finds the
+		// file too small, one after 0.7 s rotates it.
+		fmt.Fprintf(&b, "\tsize %dk\n", max(1, r.rate*48/1024))
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -323,7 +326,7 @@ func (ro *rotator) step() {
 		return
 	}
 	args := []string{"-s", r.lrs}
-	if r.sc.size == "" {
+	if !r.sc.size {
 		args = append(args, "-f")
 	}
 	out, err := exec.Command(r.lr, append(args, r.conf)...).CombinedOutput()
@@ -342,7 +345,7 @@ type figures struct {
 }
 
 func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
-	r := &run{t: t, sc: sc, seed: seed, lr: lr}
+	r := &run{t: t, sc: sc, seed: seed, lr: lr, rate: k.rate}
 	r.setup()
 	f := r.startLogscan()
 
@@ -479,6 +482,9 @@ func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
 	verdict := "PASS"
 	if t.Failed() {
 		verdict = "FAIL"
+		for i, f := range r.followers {
+			t.Logf("logscan f%d diagnostics: %s", i+1, tail(f.Logs(), 4000))
+		}
 	}
 	t.Logf("ROTATE scenario=%s seed=%d written=%d lost=%d lost_absent=%d lost_outside=%d lost_in_tree=%d dup=%d dup_bound=%d torn=%d cut=%d steps=%d rotated_files=%d restarts=%d kills=%d reopens=%d verdict=%s",
 		sc.name, seed, fig.written, fig.lost, fig.lostAbsent, fig.lostOutside, fig.lostInTree,
