@@ -67,7 +67,8 @@ func lines(tag string, from, to int) string {
 // follower is one logscan process of a run.
 type follower struct {
 	*testutil.Proc
-	killed bool // ended by SIGKILL: its last output line may be cut
+	started time.Time
+	killed  bool // ended by SIGKILL: its last output line may be cut
 }
 
 // startLogscan starts `logscan --follow` with JSON matches on stdout and
@@ -76,20 +77,43 @@ func startLogscan(t *testing.T, args ...string) *follower {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--follow", "--json", "--log-format", "json"}, args...)...)
 	cmd.Env = cleanEnv()
-	return &follower{Proc: testutil.StartFollowing(t, cmd)}
+	started := time.Now()
+	return &follower{Proc: testutil.StartFollowing(t, cmd), started: started}
+}
+
+// waitSaved waits up to limit until f has written the state file at path
+// at least once.
+func waitSaved(t *testing.T, f *follower, path string, limit time.Duration) {
+	t.Helper()
+	deadline := time.After(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.ModTime().After(f.started) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-f.Done():
+			t.Fatalf("logscan exited while waiting for it to save the state: %s", tail(f.Logs(), 2000))
+		case <-deadline:
+			t.Fatalf("logscan did not save the state file within %s of its start: %s", limit, tail(f.Logs(), 2000))
+		}
+	}
 }
 
 // match is the part of a --json match that the count needs.
 type match struct {
 	Type       string `json:"type"`
 	Path       string `json:"path"`
+	Offset     int64  `json:"offset"`
 	Text       string `json:"text"`
 	TextBase64 string `json:"text_base64"`
 }
 
 // tally is what the followers printed, line by line.
 type tally struct {
-	emitted map[key][]string // key → where each print came from: "fN:path" (follower N, path from the tree down)
+	emitted map[key][]string // key → where each print came from: "fN:path@offset" (follower N, path from the tree down)
 	torn    []string         // printed lines that are no complete writer line
 	cut     int              // an unparseable last record of a killed logscan
 	records int
@@ -130,7 +154,7 @@ func count(fs []*follower, written map[string]int) tally {
 			if i := strings.LastIndex(p, "/tree/"); i >= 0 {
 				p = p[i+1:]
 			}
-			tl.emitted[k] = append(tl.emitted[k], fmt.Sprintf("f%d:%s", fi+1, p))
+			tl.emitted[k] = append(tl.emitted[k], fmt.Sprintf("f%d:%s@%d", fi+1, p, m.Offset))
 		}
 	}
 	return tl
@@ -149,6 +173,34 @@ func (tl tally) dups(n int) (int, []string) {
 		}
 	}
 	return total, ex
+}
+
+// repeatsAfterRestart counts, for each follower, the repeats it printed of
+// a line an earlier follower had printed (the window a kill -9 may repeat).
+// It returns the most any follower printed, which one (1-based), and the sum
+// over all followers. A line printed twice by one follower is not counted.
+func (tl tally) repeatsAfterRestart() (most, by, sum int) {
+	per := map[int]int{}
+	for _, ps := range tl.emitted {
+		for i := 1; i < len(ps); i++ {
+			if a, b := printedBy(ps[i-1]), printedBy(ps[i]); a != b {
+				per[b]++
+				sum++
+			}
+		}
+	}
+	for f, n := range per {
+		if n > most || n == most && f < by {
+			most, by = n, f
+		}
+	}
+	return most, by, sum
+}
+
+// printedBy reads N from a print's "fN:path@offset".
+func printedBy(print string) int {
+	n, _ := strconv.Atoi(print[1:strings.IndexByte(print, ':')])
+	return n
 }
 
 // Where a line was found on disk.
@@ -345,4 +397,31 @@ func TestParseLine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// keep saves, when LOGSCAN_ROTATE_KEEP names a directory, each follower's
+// stdout and stderr and the scratch directory there, for a failed run.
+func keep(t *testing.T, scratch string, fs []*follower) {
+	t.Helper()
+	dir := os.Getenv("LOGSCAN_ROTATE_KEEP")
+	if dir == "" {
+		return
+	}
+	dst := filepath.Join(dir, strings.NewReplacer("/", "_", "=", "").Replace(t.Name()))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Error(err)
+		return
+	}
+	for i, f := range fs {
+		out := strings.Join(f.Output(), "\n") + "\n"
+		for name, data := range map[string]string{fmt.Sprintf("f%d.stdout", i+1): out, fmt.Sprintf("f%d.stderr", i+1): f.Logs()} {
+			if err := os.WriteFile(filepath.Join(dst, name), []byte(data), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if out, err := exec.Command("cp", "-a", scratch, filepath.Join(dst, "scratch")).CombinedOutput(); err != nil {
+		t.Errorf("keeping %s: %v: %s", scratch, err, out)
+	}
+	t.Logf("kept the outputs and the scratch directory in %s", dst)
 }

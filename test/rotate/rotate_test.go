@@ -109,6 +109,7 @@ type run struct {
 	seed                                 uint64
 	lr                                   string
 	rate                                 int
+	scratch                              string
 	tree, outside, state, conf, lrs, hup string
 	tags                                 []string
 	followers                            []*follower
@@ -123,6 +124,7 @@ func (r *run) startLogscan() *follower {
 func (r *run) setup() {
 	t := r.t
 	scratch := t.TempDir()
+	r.scratch = scratch
 	r.tree = filepath.Join(scratch, "tree")
 	r.outside = filepath.Join(scratch, "outside")
 	r.state = filepath.Join(scratch, "state.json")
@@ -379,6 +381,10 @@ func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
 			}
 			time.Sleep(time.Until(next)) // pacing: when the next restart comes
 			if sc.restart == syscall.SIGKILL {
+				// A kill before the first save loses lines
+				// (TestReproKillBeforeFirstSave); here the figure
+				// is the window after a save that kill -9 repeats.
+				waitSaved(t, f, r.state, 10*time.Second)
 				f.Stop(t, syscall.SIGKILL, 10*time.Second)
 				f.killed = true
 				fig.kills++
@@ -465,9 +471,18 @@ func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
 	if sc.method == "create" && sc.olddir != "out" && fig.lost > 0 {
 		t.Errorf("%d lines lost under create (%d absent from disk)", fig.lost, fig.lostAbsent)
 	}
+	// kill -9 may repeat what was printed since the last save: one
+	// second's worth (the save interval) per kill, and nothing else.
 	dupBound := 0
+	mostAfterKill, by, cross := tl.repeatsAfterRestart()
 	if sc.restart == syscall.SIGKILL {
-		dupBound = fig.kills * k.rate // one second's worth per kill
+		dupBound = fig.kills * k.rate
+		if mostAfterKill > k.rate {
+			t.Errorf("logscan f%d, started after a kill -9, repeated %d lines, more than one second's worth (%d)", by, mostAfterKill, k.rate)
+		}
+		if self := fig.dup - cross; self > 0 {
+			t.Errorf("%d lines printed twice by the same logscan, e.g. %v", self, dupEx)
+		}
 	}
 	if fig.dup > dupBound {
 		t.Errorf("%d lines printed twice or more (allowed %d), e.g. %v", fig.dup, dupBound, dupEx)
@@ -485,10 +500,11 @@ func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
 		for i, f := range r.followers {
 			t.Logf("logscan f%d diagnostics: %s", i+1, tail(f.Logs(), 4000))
 		}
+		keep(t, r.scratch, r.followers)
 	}
-	t.Logf("ROTATE scenario=%s seed=%d written=%d lost=%d lost_absent=%d lost_outside=%d lost_in_tree=%d dup=%d dup_bound=%d torn=%d cut=%d steps=%d rotated_files=%d restarts=%d kills=%d reopens=%d verdict=%s",
+	t.Logf("ROTATE scenario=%s seed=%d written=%d lost=%d lost_absent=%d lost_outside=%d lost_in_tree=%d dup=%d dup_bound=%d dup_max_restart=%d torn=%d cut=%d steps=%d rotated_files=%d restarts=%d kills=%d reopens=%d verdict=%s",
 		sc.name, seed, fig.written, fig.lost, fig.lostAbsent, fig.lostOutside, fig.lostInTree,
-		fig.dup, dupBound, fig.torn, fig.cut, fig.steps, fig.rotated, fig.restarts, fig.kills, fig.reopens, verdict)
+		fig.dup, dupBound, mostAfterKill, fig.torn, fig.cut, fig.steps, fig.rotated, fig.restarts, fig.kills, fig.reopens, verdict)
 }
 
 // rotatedFiles counts the files on disk other than the live logs.
