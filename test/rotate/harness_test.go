@@ -276,19 +276,22 @@ func (d disk) scan(t *testing.T, root string, class int, followed disk) {
 }
 
 // quiesce waits, after the writer stopped, until the last follower has
-// printed nothing for quietFor and the followers have printed every line of
-// want, or until it has been quiet for giveUpAfter (nothing more is coming),
-// or 30 s in all. It reports whether want was complete.
+// printed nothing for quietFor, settleFor has passed since settled (the last
+// change in the tree: a rotation, a copy, a restart), and the followers have
+// printed every line of want; or until it has been quiet for giveUpAfter
+// (nothing more is coming), or 30 s in all. It reports whether want was
+// complete.
 //
-// quietFor must outlast logscan's own delays, or a late repeat is missed: it
+// settleFor must outlast logscan's own delays, or a late repeat is missed: it
 // holds a new file that may be a copy still being written for up to 2 s
 // (and decides it at its next 1 s tick) before reading it as new.
 const (
-	quietFor    = 3500 * time.Millisecond
+	quietFor    = 1500 * time.Millisecond
+	settleFor   = 3500 * time.Millisecond
 	giveUpAfter = 6 * time.Second
 )
 
-func quiesce(t *testing.T, fs []*follower, want disk) bool {
+func quiesce(t *testing.T, fs []*follower, want disk, settled time.Time) bool {
 	t.Helper()
 	f := fs[len(fs)-1]
 	start, last := time.Now(), time.Now()
@@ -309,7 +312,7 @@ func quiesce(t *testing.T, fs []*follower, want disk) bool {
 		if time.Since(start) > 30*time.Second {
 			return false
 		}
-		if quiet < quietFor || time.Since(checked) < 500*time.Millisecond {
+		if quiet < quietFor || time.Since(settled) < settleFor || time.Since(checked) < 500*time.Millisecond {
 			continue
 		}
 		checked = time.Now()

@@ -10,7 +10,20 @@
 //	LOGSCAN_ROTATE_DURATION=25s LOGSCAN_ROTATE_SEEDS=4 go test ./test/rotate -run TestRotate -v
 //
 // or test/rotate/run-long.sh, which prints one table of the figures. Each run
-// logs one line starting "ROTATE scenario=" with its figures.
+// logs one line starting "ROTATE scenario=" with its figures. The knobs:
+// LOGSCAN_ROTATE_DURATION (4s), LOGSCAN_ROTATE_SEEDS (1), LOGSCAN_ROTATE_SEED
+// (the first seed, 1), LOGSCAN_ROTATE_RATE (lines/s in all, 2000), and
+// LOGSCAN_ROTATE_KEEP=DIR to keep a failed run's outputs and tree in DIR.
+// Subtests are named SCENARIO/seed=N.
+//
+// # Targets
+//
+// No line printed twice and no printed line that is not a whole writer line
+// (torn), except that a logscan started after a kill -9 may repeat up to one
+// second's worth (the save interval) of what the killed one printed; the
+// half-written last record of a killed logscan is counted as cut. No loss
+// under create (olddir outside the tree aside), and no loss anywhere of a
+// line that a file in the tree holds (below).
 //
 // # What counts as lost
 //
@@ -25,8 +38,8 @@
 // The cp/truncate script overwrites app.log.1 each time, so after each of its
 // steps the tree is read too, and a line seen there once counts as on disk.
 //
-// Repro tests for the deterministic cases are in repro_test.go; they
-// skip unless LOGSCAN_REPRO=1.
+// Repro tests for the deterministic cases (and one loss this suite
+// found) are in repro_test.go; they skip unless LOGSCAN_REPRO=1.
 package rotate_test
 
 import (

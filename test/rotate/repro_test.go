@@ -100,7 +100,7 @@ func TestReproCopyMovedInAfterTruncate(t *testing.T) {
 	}
 	testutil.AppendFile(t, log, lines("app.log", 516, 520))
 	waitPrinted(t, fs, 10*time.Second, lastKeys("app.log", 516, 520)...)
-	quiesce(t, fs, nil)
+	quiesce(t, fs, nil, time.Now())
 	stopClean(t, fs[0])
 	checkOnce(t, fs, "app.log", 520)
 }
@@ -126,7 +126,7 @@ func TestReproCpOntoExistingCopy(t *testing.T) {
 	cpTruncate() // app.log.1, same inode, now holds lines 101..250
 	testutil.AppendFile(t, log, lines("app.log", 251, 260))
 	waitPrinted(t, fs, 10*time.Second, lastKeys("app.log", 251, 260)...)
-	quiesce(t, fs, nil)
+	quiesce(t, fs, nil, time.Now())
 	stopClean(t, fs[0])
 	checkOnce(t, fs, "app.log", 260)
 }
@@ -156,7 +156,7 @@ func TestReproKillBeforeFirstSave(t *testing.T) {
 	fs = append(fs, startLogscan(t, "--state-file", st, tree))
 	testutil.AppendFile(t, log, lines("app.log", 151, 160))
 	waitPrinted(t, fs, 10*time.Second, key{"app.log", 160})
-	quiesce(t, fs, nil)
+	quiesce(t, fs, nil, time.Now())
 	stopClean(t, fs[1])
 
 	tl := count(fs, map[string]int{"app.log": 160})

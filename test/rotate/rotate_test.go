@@ -282,9 +282,10 @@ func (w *writer) run(stop <-chan struct{}) {
 type rotator struct {
 	r        *run
 	rng      *rand.Rand
-	steps    int      // rotations run (logrotate exit 0, or one cp/truncate)
-	errs     []string // logrotate failures
-	snapshot disk     // lines seen in the tree after each cp/truncate step
+	steps    int       // rotations run (logrotate exit 0, or one cp/truncate)
+	last     time.Time // when the last step ended
+	errs     []string  // logrotate failures
+	snapshot disk      // lines seen in the tree after each cp/truncate step
 	done     chan struct{}
 }
 
@@ -315,6 +316,7 @@ func (ro *rotator) run(stop <-chan struct{}) {
 }
 
 func (ro *rotator) step() {
+	defer func() { ro.last = time.Now() }()
 	r := ro.r
 	if r.sc.cpScript {
 		cmd := exec.Command("sh", "-c", "cp app.log app.log.1; truncate -s 0 app.log")
@@ -412,7 +414,11 @@ func runScenario(t *testing.T, lr string, sc scenario, seed uint64, k knobs) {
 	for key, p := range ro.snapshot {
 		onDisk.add(key, p)
 	}
-	complete := quiesce(t, r.followers, followed)
+	settled := ro.last
+	if f.started.After(settled) {
+		settled = f.started
+	}
+	complete := quiesce(t, r.followers, followed, settled)
 	stopClean(t, f)
 
 	written := map[string]int{}
