@@ -161,17 +161,20 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 		fixed := r.Fixed || opts.Fixed
 		cr := rule{name: r.Name}
 		for i, s := range r.Match {
-			p, lits, err := compilePattern(s, fold, fixed, b)
-			if err != nil {
-				return nil, &PatternError{Rule: ri, RuleName: r.Name, Field: "match", Index: i, Pattern: s, Err: err}
-			}
-			cr.match = append(cr.match, p)
-			if lits == nil {
-				prefilter = false
-			}
-			pres = append(pres, lits)
-			if p.lit == nil {
-				pure = false
+			for _, part := range literalAlternation(s, fixed) {
+				p, lits, err := compilePattern(part.text, fold, part.fixed, b)
+				if err != nil {
+					return nil, &PatternError{Rule: ri, RuleName: r.Name, Field: "match", Index: i, Pattern: s, Err: err}
+				}
+				p.text = s // JSON's pattern is what the user wrote
+				cr.match = append(cr.match, p)
+				if lits == nil {
+					prefilter = false
+				}
+				pres = append(pres, lits)
+				if p.lit == nil {
+					pure = false
+				}
 			}
 		}
 		for i, s := range r.Ignore {

@@ -603,3 +603,33 @@ func TestNextDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralAlternation checks that an alternation of literals in one
+// pattern selects what RE2 selects, is searched as pure literals (a hit
+// proves its line), and keeps the user's pattern for JSON.
+func TestLiteralAlternation(t *testing.T) {
+	lines := []string{"an ERROR here", "FATAL: x", "panic: y", "fine", "Error lower", "erroneous FATALITY"}
+	for _, pat := range []string{"ERROR|FATAL|panic", "FATAL|ERROR", "foo|foobar", "a|b", "(?i)error|fatal"} {
+		m, err := Compile([]Rule{{Match: []string{pat}}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(pat)
+		for _, l := range lines {
+			_, got := m.Select([]byte(l))
+			if want := re.MatchString(l); got != want {
+				t.Errorf("%q on %q: selected %v, regexp %v", pat, l, got, want)
+			}
+			if got && m.Pattern([]byte(l), 0) != pat {
+				t.Errorf("%q: Pattern = %q", pat, m.Pattern([]byte(l), 0))
+			}
+		}
+	}
+	m, err := Compile([]Rule{{Match: []string{"ERROR|FATAL|panic"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.hit != hitProves {
+		t.Errorf("ERROR|FATAL|panic is not searched as pure literals (hit %d)", m.hit)
+	}
+}

@@ -316,3 +316,39 @@ func group1(loc []int, off int) (start, end int, ok bool) {
 	}
 	return off + loc[2], off + loc[3], true
 }
+
+// part is one piece of a user's pattern, compiled as a pattern of its own.
+type part struct {
+	text  string
+	fixed bool
+}
+
+// literalAlternation splits a pattern that is an alternation of plain
+// literals (ERROR|FATAL|panic) into those literals, each a pure-literal
+// pattern: a hit on one then selects its line without running the regexp,
+// as repeated -e patterns do, where the alternation as one regexp would be
+// confirmed by RE2 on every candidate line (five to six times slower). The
+// selection is the same: a line holds a match of the alternation exactly
+// when it holds one of the literals. Anything else stays one pattern.
+func literalAlternation(s string, fixed bool) []part {
+	whole := []part{{s, fixed}}
+	if fixed || !strings.Contains(s, "|") {
+		return whole
+	}
+	re, err := syntax.Parse(s, syntax.Perl)
+	if err != nil {
+		return whole // compilePattern reports it
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpAlternate {
+		return whole
+	}
+	parts := make([]part, 0, len(re.Sub))
+	for _, sub := range re.Sub {
+		if sub.Op != syntax.OpLiteral || sub.Flags&syntax.FoldCase != 0 {
+			return whole
+		}
+		parts = append(parts, part{string(sub.Rune), true})
+	}
+	return parts
+}
