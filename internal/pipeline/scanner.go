@@ -49,8 +49,11 @@ type Scanner struct {
 	nulAt    int64
 
 	// context (-A/-B)
-	ring       []ctxLine
+	ring       []ctxLine // the line-at-a-time path's last B lines, by line number
 	ringN      int
+	kept       []ctxLine // blockContext's last B unprinted lines, oldest first
+	keptN      int
+	starts     []int
 	afterLeft  int
 	lastOut    int64 // line number of the last line printed in this file
 	GroupFirst bool  // the buffer opens with this file's first context group
@@ -91,9 +94,10 @@ func (s *Scanner) setPipeline(p *Pipeline) {
 	if p.Before > 0 {
 		if len(s.ring) != p.Before {
 			s.ring = make([]ctxLine, p.Before)
+			s.kept = make([]ctxLine, p.Before)
 		}
 	} else {
-		s.ring = nil
+		s.ring, s.kept = nil, nil
 	}
 }
 
@@ -106,7 +110,7 @@ func (s *Scanner) Begin(name, fileID string, line int64, named bool) {
 	s.name, s.fileID, s.named = name, fileID, named
 	s.lines, s.numbered = max(line-1, 0), line > 0
 	s.selected, s.stopped, s.binary, s.started = 0, false, false, false
-	s.ringN, s.afterLeft, s.lastOut = 0, 0, 0
+	s.ringN, s.keptN, s.afterLeft, s.lastOut = 0, 0, 0, 0
 	s.GroupFirst = false
 }
 
@@ -137,7 +141,7 @@ func (s *Scanner) Save() FileState {
 func (s *Scanner) Restore(st FileState) {
 	s.name, s.fileID, s.lines, s.numbered, s.selected = st.name, st.fileID, st.lines, st.numbered, st.selected
 	s.stopped, s.binary, s.started, s.named, s.nulAt, s.lastOut = st.stopped, st.binary, st.started, st.named, st.nulAt, st.lastOut
-	s.ringN, s.afterLeft, s.GroupFirst = 0, 0, false
+	s.ringN, s.keptN, s.afterLeft, s.GroupFirst = 0, 0, 0, false
 }
 
 // Name is the current file's name.
@@ -183,8 +187,10 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 	}
 	var ok bool
 	switch {
-	case s.ring != nil || s.p.After > 0 || s.p.Context || s.p.lineByLine:
+	case s.p.lineByLine || s.p.Invert && (s.p.Context || s.p.After > 0 || s.p.Before > 0):
 		ok = s.blockLines(block, base)
+	case s.p.Context || s.p.After > 0 || s.p.Before > 0:
+		ok = s.blockContext(block, base)
 	case s.p.Invert:
 		ok = s.blockInvert(block, base)
 	default:

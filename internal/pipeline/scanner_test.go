@@ -100,6 +100,8 @@ func FuzzBlockPathsAgree(f *testing.F) {
 	f.Add([]byte(sample), uint8(16), uint8(0))
 	f.Add([]byte("a\nb\n\nERROR\nERROR\n"), uint8(1), uint8(3))
 	f.Add([]byte("no newline ERROR"), uint8(200), uint8(5))
+	f.Add([]byte("a\nb\nc\nERROR\nd\ne\nERROR\nERROR\nf\n\ng\nERROR"), uint8(3), uint8(8))
+	f.Add([]byte("x\ny\nz\nw\nv\nERROR\nu"), uint8(4), uint8(9))
 	modes := []map[string]any{
 		{"match": []string{"ERROR"}},
 		{"match": []string{"ERROR"}, "invert": true},
@@ -109,6 +111,11 @@ func FuzzBlockPathsAgree(f *testing.F) {
 		{"match": []string{"ERROR"}, "invert": true, "output.max_count": 2, "output.line_number": true},
 		{"match": []string{""}, "invert": true, "output.line_number": true},
 		{"match": []string{"^$"}, "invert": true, "output.files_with_matches": true},
+		{"match": []string{"ERROR"}, "output.context": 2, "output.line_number": true},
+		{"match": []string{"ERROR", "^$"}, "output.before_context": 3, "output.line_number": true},
+		{"match": []string{"(?i)err"}, "output.after_context": 1, "output.max_count": 2, "output.line_number": true},
+		{"match": []string{"b"}, "output.context": 0, "output.line_number": true},
+		{"match": []string{"ERROR"}, "output.before_context": 1, "output.after_context": 4, "output.format": "json"},
 	}
 	f.Fuzz(func(t *testing.T, content []byte, block, mode uint8) {
 		flags := modes[int(mode)%len(modes)]
