@@ -15,16 +15,16 @@ TEXT ·indexPairAVX2(SB), NOSPLIT, $0-56
 	MOVQ    off+32(FP), R8
 	SUBQ    R8, DX                // DX = n, the number of candidate positions
 	MOVBLZX b1+24(FP), AX
-	MOVQ    AX, X1
+	VMOVQ   AX, X1
 	VPBROADCASTB X1, Y1
 	MOVBLZX b2+25(FP), AX
-	MOVQ    AX, X2
+	VMOVQ   AX, X2
 	VPBROADCASTB X2, Y2
 	MOVBLZX or1+40(FP), AX
-	MOVQ    AX, X3
+	VMOVQ   AX, X3
 	VPBROADCASTB X3, Y3
 	MOVBLZX or2+41(FP), AX
-	MOVQ    AX, X4
+	VMOVQ   AX, X4
 	VPBROADCASTB X4, Y4
 	LEAQ    -32(SI)(DX*1), DI     // DI = start of the last full vector
 	LEAQ    -32(DI), R10          // R10 = last start for a 64-byte step
