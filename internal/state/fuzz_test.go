@@ -42,7 +42,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		for _, fl := range st.Files {
 			if fl.Offset < 0 || fl.HeadLen < 0 || fl.TailLen < 0 || int64(fl.TailLen) > fl.Offset ||
-				fl.Line < 0 || fl.Line > fl.Offset+1 || fl.Done && !fl.Compressed {
+				fl.Line < 0 || fl.Line > fl.Offset+1 || fl.Done && !fl.Compressed || !marksValid(fl) {
 				t.Fatalf("implausible entry trusted: %+v", fl)
 			}
 		}

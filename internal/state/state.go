@@ -23,8 +23,10 @@ import (
 // Version is the format version written by [Save]. [Load] also reads
 // version 1, which predates line numbers, declined and compressed files: its
 // records load with those fields zero, which means "line unknown", "wanted"
-// and "not compressed", and its State.Decompress is false.
-const Version = 2
+// and "not compressed", and its State.Decompress is false; and version 2,
+// which predates marks: its records load with none, which only means that a
+// copy ending before the offset is not recognised after the restart.
+const Version = 3
 
 // minVersion is the oldest format [Load] still reads.
 const minVersion = 1
@@ -66,6 +68,12 @@ type File struct {
 	// Compressed marks a .gz or .zst file, which is history and read once:
 	// Offset, Line, and both fingerprints are of its decompressed content.
 	Compressed bool `json:"compressed,omitempty"`
+	// Marks are earlier read boundaries of the same content, each with the
+	// CRC of the (up to 1 KiB) bytes before it, by increasing offset, all
+	// at or before Offset. A copy that ends before Offset (copytruncate,
+	// with lines appended and read between the copy and the truncation) is
+	// recognised as content already read by the marks it holds.
+	Marks []Mark `json:"marks,omitempty"`
 	// Done is true for a compressed file that is never to be read again: it
 	// was read to its end, declined, or skipped at a first start at the end
 	// (then Offset is 0: its length was never learnt). A compressed record
@@ -73,6 +81,16 @@ type File struct {
 	// Offset.
 	Done bool `json:"done,omitempty"`
 }
+
+// Mark is a read boundary: an offset and the CRC-32C of the min(Offset,
+// 1 KiB) bytes just before it.
+type Mark struct {
+	Offset int64  `json:"offset"`
+	CRC    uint32 `json:"crc32c"`
+}
+
+// MaxMarks is the most marks [Load] accepts per file.
+const MaxMarks = 64
 
 // State is the whole content of a state file.
 type State struct {
@@ -129,8 +147,26 @@ func Load(path string) (*State, error) {
 		if f.Done && !f.Compressed {
 			return nil, fmt.Errorf("%w: %s: files[%d] (%s) is done but not compressed", ErrCorrupt, path, i, f.Path)
 		}
+		if !marksValid(f) {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has marks out of order, past its offset, or too many", ErrCorrupt, path, i, f.Path)
+		}
 	}
 	return &st, nil
+}
+
+// marksValid: marks lie in (0, Offset], by strictly increasing offset.
+func marksValid(f File) bool {
+	if len(f.Marks) > MaxMarks {
+		return false
+	}
+	prev := int64(0)
+	for _, m := range f.Marks {
+		if m.Offset <= prev || m.Offset > f.Offset {
+			return false
+		}
+		prev = m.Offset
+	}
+	return true
 }
 
 // Save writes st to path atomically and durably. Kind and Version are set by

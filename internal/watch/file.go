@@ -28,6 +28,16 @@ type position struct {
 	// declined: the Consumer returned ErrSkipFile; the offset advances
 	// without passing anything, until the file is rewritten from 0.
 	declined bool
+	// marks are earlier read boundaries of this content, to recognise a
+	// copy that ends before offset (see marks.go).
+	marks marks
+}
+
+// mark records the current offset as a read boundary; marks past it (it
+// moved back) are of no content it holds.
+func (p *position) mark() {
+	p.marks.cut(p.offset)
+	p.marks.add(p.offset, p.tailCRC)
 }
 
 // tracked is one followed file. Memory per file is bounded: the head
@@ -51,6 +61,7 @@ type tracked struct {
 
 	idleTicks    int
 	pendingSince time.Time // a possible copy still being written
+	pendingSize  int64     // its size then: a prefix copy must not grow while it waits
 	openErr      string    // last open error logged, to log each once
 
 	dirty, touched, removed bool
@@ -394,6 +405,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 		}
 		break
 	}
+	t.mark()
 	// pread reads what is there now, which may be more than the size the
 	// head was loaded for (a write landed after the fstat): extend the head
 	// over what was read, or the saved record would claim an empty head,
@@ -522,6 +534,7 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 		t.line = 0
 	}
 	tl := min(off, tailMax)
+	t.marks.cut(off)
 	if off-tl < start {
 		// It shrank below the window meanwhile: the next read sees the
 		// mismatch and starts it again.
@@ -530,6 +543,7 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 		return true
 	}
 	t.offset, t.tailLen, t.tailCRC = off, int(tl), state.Checksum(b[off-tl-start:off-start])
+	t.mark()
 	l.touch(t)
 	return true
 }
@@ -546,8 +560,11 @@ func (l *loop) placeAt(t *tracked, off int64) bool {
 	}
 	t.offset, t.tailLen, t.tailCRC = off, tl, state.Checksum(l.buf[:n])
 	t.skipping = n > 0 && l.buf[n-1] != '\n'
+	t.marks.cut(off)
 	if n < tl { // shrank meanwhile: the next read sees the mismatch
 		t.tailCRC = ^t.tailCRC
+	} else {
+		t.mark()
 	}
 	l.touch(t)
 	return true

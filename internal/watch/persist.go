@@ -50,7 +50,7 @@ func (t *tracked) record() state.File {
 	return state.File{
 		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
 		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
-		Line: c.line, Declined: c.declined,
+		Line: c.line, Declined: c.declined, Marks: c.marks.list(c.offset),
 		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
 	}
 }
@@ -59,7 +59,7 @@ func (t *tracked) record() state.File {
 // has Line 0, which is "unknown".
 func recordPosition(rec state.File) position {
 	return position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping,
-		line: rec.Line, declined: rec.Declined}
+		line: rec.Line, declined: rec.Declined, marks: marksOf(rec.Marks)}
 }
 
 func recordFingerprint(rec state.File) fingerprint {
