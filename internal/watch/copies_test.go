@@ -10,7 +10,8 @@ import (
 	"github.com/logscan/logscan/internal/testutil"
 )
 
-// cpFile copies from to to as cp(1) does.
+// cpFile copies from to to as cp(1) does: onto an existing to it keeps its
+// inode, truncates it and writes the new content.
 func cpFile(t *testing.T, from, to string) {
 	t.Helper()
 	data, err := os.ReadFile(from)
@@ -39,8 +40,9 @@ func settle(h *harness, clock *atomic.Int64) {
 
 // TestCopyEndingBeforeTheOffset covers the issue "Real rotators": copies
 // that end before the offset their original was read to, because the writer
-// appended (and logscan read) lines between the copy and the truncation.
-// None of their content is new, so every line is passed exactly once.
+// appended (and logscan read) lines between the copy and the truncation, and
+// cp onto an existing copy, which truncates and refills its inode. None of
+// their content is new, so every line is passed exactly once.
 func TestCopyEndingBeforeTheOffset(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -78,6 +80,43 @@ func TestCopyEndingBeforeTheOffset(t *testing.T) {
 			mustRename(t, aside, log+".1")
 			testutil.AppendFile(t, log, numbered(pfx, 511, 520))
 		}},
+		{"cp onto an existing copy, seen before the truncation", func(t *testing.T, h *harness, log, _ string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, log+".1")
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 101, 250))
+			h.sync()
+			cpFile(t, log, log+".1")
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 251, 260))
+		}},
+		{"cp onto an existing copy and the truncation, seen together", func(t *testing.T, h *harness, log, _ string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, log+".1")
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 101, 250))
+			h.sync()
+			release := h.rec.hold()
+			testutil.AppendFile(t, filepath.Join(h.root, "zz-hold.log"), "sync-held\n")
+			h.rec.waitEntered(t)
+			cpFile(t, log, log+".1")
+			testutil.AppendFile(t, log, numbered(pfx, 251, 255)) // read before the truncation
+			release()
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 256, 260))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +132,9 @@ func TestCopyEndingBeforeTheOffset(t *testing.T) {
 			h.sync()
 			settle(h, &clock)
 			n := 520
+			if tt.name[:2] == "cp" {
+				n = 260
+			}
 			got := nums(t, h.rec) // fails on a line passed twice
 			for i := 1; i <= n; i++ {
 				if _, ok := got[pfx+itoa(i)]; !ok {

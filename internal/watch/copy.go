@@ -52,7 +52,9 @@ const (
 )
 
 // decideCopy is called before the first read of a file that appeared while
-// running (or while logscan was down). If its head and the bytes before a known file's offset match that file, it
+// running (or while logscan was down), or of new content under a followed
+// file's inode (cp onto an existing app.log.1 truncates and refills it). If
+// its head and the bytes before a known file's offset match that file, it
 // is a copy (app.log.1 from copytruncate, or cp in the tree) and its bytes
 // up to that offset are not read again. A copy of a file still followed
 // becomes its shadow: it only moves along with the original until the
@@ -72,7 +74,9 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	try := func(c fingerprint, o *tracked) bool {
 		v := l.tryCopy(t, c, o, size)
 		mightBe = mightBe || v == mayBecome
-		prefix = prefix || v == prefixCopy
+		// A file's own old content is no evidence for a prefix: a log
+		// rewritten from its start repeats its first lines.
+		prefix = prefix || v == prefixCopy && c.key != t.key
 		return v == isCopy
 	}
 	found := false

@@ -312,6 +312,7 @@ func (l *loop) read(t *tracked) error {
 	}
 	if size < t.offset {
 		l.truncated(t, size)
+		return nil
 	}
 	if tickRead {
 		if t.held && size == t.tickSize {
@@ -344,7 +345,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 		}
 		if n < t.tailLen || state.Checksum(l.buf[:t.tailLen]) != t.tailCRC {
 			l.truncated(t, start+int64(n))
-			continue
+			return nil
 		}
 		data := l.buf[t.tailLen:n]
 		full := len(data) == l.dataCap
@@ -481,7 +482,10 @@ var nl = []byte{'\n'}
 
 // truncated restarts t at 0 because its content before the offset is gone:
 // it shrank (copytruncate) or was rewritten (truncate and refill). The old
-// identity is retired so that a copy of it is still recognised.
+// identity is retired so that a copy of it is still recognised. The new
+// content is decided on like a new file, as it may be a copy of content
+// already read (cp onto an existing app.log.1 truncates and refills it),
+// and read again by the drain.
 func (l *loop) truncated(t *tracked, size int64) {
 	l.retire(t)
 	if len(t.shadows) > 0 {
@@ -493,9 +497,11 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
 	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.held, t.tickSize = false, -1
+	t.fresh, t.pendingSince = true, time.Time{}
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)
+	l.markDirty(t)
 }
 
 // seekToEnd places t after the last newline before its offset (the size at
