@@ -66,6 +66,7 @@ type loop struct {
 	ends    []endRef // RunOnce: files read, in order, for FileEnd
 
 	buf     []byte
+	tbuf    []byte // the tail checked again after a read (tailStill)
 	dataCap int
 	stat    syscall.Stat_t
 	gen     uint64 // rescan generation, to find files that vanished

@@ -261,15 +261,16 @@ type Follower struct {
 
 // hooks let tests inject time, errors and faults; all are nil in production.
 type hooks struct {
-	tick       <-chan time.Time                         // replaces the maintenance ticker
-	errs       chan error                               // extra watcher errors (ErrEventOverflow)
-	open       func(path string) (*os.File, error)      // replaces the open(2) of files
-	addWatch   func(path string) error                  // replaces fsnotify's Add
-	save       func(path string, st *state.State) error // replaces state.Save
-	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
-	statted    func(path string)                        // called in read after the fstat, before the head and data are read
-	afterTick  func()                                   // called after each tick and the drain after it
-	now        func() time.Time                         // replaces time.Now for the copy decision's wait
+	tick       <-chan time.Time                               // replaces the maintenance ticker
+	errs       chan error                                     // extra watcher errors (ErrEventOverflow)
+	open       func(path string) (*os.File, error)            // replaces the open(2) of files
+	addWatch   func(path string) error                        // replaces fsnotify's Add
+	save       func(path string, st *state.State) error       // replaces state.Save
+	dropEvents atomic.Bool                                    // discard fsnotify events (to test rescans)
+	statted    func(path string)                              // called in read after the fstat, before the head and data are read
+	afterTick  func()                                         // called after each tick and the drain after it
+	now        func() time.Time                               // replaces time.Now for the copy decision's wait
+	pread      func(fd int, b []byte, off int64) (int, error) // replaces the preads of data and tails (to tear them)
 }
 
 type reloadReq struct {
