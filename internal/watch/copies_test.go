@@ -117,6 +117,27 @@ func TestCopyEndingBeforeTheOffset(t *testing.T) {
 			}
 			testutil.AppendFile(t, log, numbered(pfx, 256, 260))
 		}},
+		{"replaced while its copy decision waits", func(t *testing.T, h *harness, log, aside string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, aside)
+			testutil.AppendFile(t, log, numbered(pfx, 101, 110))
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			mustRename(t, aside, log+".1") // a prefix copy: waits, as it might grow
+			h.sync()
+			testutil.AppendFile(t, log, numbered(pfx, 111, 200))
+			h.sync()
+			cpFile(t, log, log+".1") // now a whole copy of app.log
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 201, 210))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,8 +153,11 @@ func TestCopyEndingBeforeTheOffset(t *testing.T) {
 			h.sync()
 			settle(h, &clock)
 			n := 520
-			if tt.name[:2] == "cp" {
+			switch {
+			case tt.name[:2] == "cp":
 				n = 260
+			case tt.name[:8] == "replaced":
+				n = 210
 			}
 			got := nums(t, h.rec) // fails on a line passed twice
 			for i := 1; i <= n; i++ {

@@ -108,7 +108,8 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 		return false
 	}
 	if (mightBe || prefix) && !t.noWait {
-		if t.pendingSince.IsZero() {
+		if t.pendingSince.IsZero() || size < t.pendingSize {
+			// First seen, or replaced since (it shrank): wait from now.
 			t.pendingSince, t.pendingSize = l.now(), size
 			return true
 		}
@@ -166,6 +167,14 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVe
 			return isCopy
 		}
 		if l.prefixOf(t, &c.position, size) {
+			if o != nil && o.file != nil {
+				// The original is still followed (its truncation not seen
+				// yet, or a copy still being written): move along with it.
+				l.linkShadow(t, o)
+				t.offset = size
+				t.place = true
+				return isCopy
+			}
 			return prefixCopy
 		}
 		if c.head != nil {

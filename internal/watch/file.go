@@ -269,6 +269,11 @@ func (l *loop) read(t *tracked) error {
 	}
 	t.mtime = time.Unix(l.stat.Mtim.Unix())
 	l.ensureBuf()
+	if t.fresh {
+		// Not decided yet, and it may have been replaced meanwhile (cp
+		// onto it again): the decision is on what it holds now.
+		t.head = t.head[:0]
+	}
 	if !l.loadHead(t, size) {
 		return nil
 	}
