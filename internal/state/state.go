@@ -8,6 +8,13 @@
 // it does not fully understand with an error wrapping [ErrCorrupt]; callers
 // must then fall back to a safe start (the ends of the files), never to
 // offset zero, which would repeat whole files.
+//
+// Between saves, a [Journal] beside the state file (PATH.journal) gets one
+// record per file whose offset moved, after every output flush, without
+// fsync: a killed process leaves its writes in the page cache, so a
+// restart repeats at most the last flush. [Load] replays it onto the state
+// it continues. Only power loss can take the journal, and then the state
+// file, fsynced at each save, is at most one save interval behind.
 package state
 
 import (
@@ -99,8 +106,14 @@ type State struct {
 	// Decompress is true when the writer tracked compressed files. Without
 	// it, a compressed file missing from Files may have been there all
 	// along, so it cannot be taken for one that is new since the last run.
-	Decompress bool   `json:"decompress,omitempty"`
+	Decompress bool `json:"decompress,omitempty"`
+	// Generation names this save, so that a journal is replayed only onto
+	// the state it continues (see [Journal]); 0 in files from before the
+	// journal.
+	Generation uint64 `json:"generation,omitempty"`
 	Files      []File `json:"files"`
+	// Replayed is how [Load] used the journal; it is not saved.
+	Replayed Replay `json:"-"`
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -136,22 +149,33 @@ func Load(path string) (*State, error) {
 		return nil, fmt.Errorf("%w: %s: version %d, this logscan reads versions %d to %d", ErrCorrupt, path, st.Version, minVersion, Version)
 	}
 	for i, f := range st.Files {
-		if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has impossible offset or fingerprint lengths", ErrCorrupt, path, i, f.Path)
-		}
-		// Offset 0 is always line 1, and a line number past the offset
-		// would need lines of no bytes.
-		if f.Line < 0 || f.Line > f.Offset+1 || f.Offset == 0 && f.Line > 1 {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has an impossible line number %d", ErrCorrupt, path, i, f.Path, f.Line)
-		}
-		if f.Done && !f.Compressed {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) is done but not compressed", ErrCorrupt, path, i, f.Path)
-		}
-		if !marksValid(f) {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has marks out of order, past its offset, or too many", ErrCorrupt, path, i, f.Path)
+		if err := checkFile(f); err != nil {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) %w", ErrCorrupt, path, i, f.Path, err)
 		}
 	}
+	if err := replay(path, &st); err != nil {
+		return nil, err
+	}
 	return &st, nil
+}
+
+// checkFile says what is impossible about a record, if anything.
+func checkFile(f File) error {
+	if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
+		return errors.New("has impossible offset or fingerprint lengths")
+	}
+	// Offset 0 is always line 1, and a line number past the offset would
+	// need lines of no bytes.
+	if f.Line < 0 || f.Line > f.Offset+1 || f.Offset == 0 && f.Line > 1 {
+		return fmt.Errorf("has an impossible line number %d", f.Line)
+	}
+	if f.Done && !f.Compressed {
+		return errors.New("is done but not compressed")
+	}
+	if !marksValid(f) {
+		return errors.New("has marks out of order, past its offset, or too many")
+	}
+	return nil
 }
 
 // marksValid: marks lie in (0, Offset], by strictly increasing offset.

@@ -120,7 +120,7 @@ func TestSaveErrors(t *testing.T) {
 // deliberate new Version.
 func TestGoldenFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	st := &State{Decompress: true, Files: []File{
+	st := &State{Decompress: true, Generation: 1 << 40, Files: []File{
 		{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
 			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail")), Line: 40,
 			Marks: []Mark{{Offset: 1024, CRC: Checksum([]byte("m1"))}, {Offset: 1500, CRC: Checksum([]byte("m2"))}}},

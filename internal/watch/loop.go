@@ -81,6 +81,10 @@ type loop struct {
 	ticker   *time.Ticker
 	limitNew int // directories that hit the watch limit since it was last logged
 	saveErr  string
+
+	journal *state.Journal // offsets after each flush, between saves (follow mode)
+	jrecs   []state.File   // the journal's records of one flush, reused
+	jerr    string         // last journal error logged, to log each once
 }
 
 func newLoop(f *Follower, follow bool) *loop {
@@ -129,6 +133,12 @@ func (l *loop) run(ctx context.Context) error {
 	l.initial = true
 	err := l.drain()
 	l.initial = false
+	if err == nil && l.cfg.StateFile != "" {
+		// Saved at once, and the journal started: a kill -9 before the
+		// first tick must not make the next start a first one, which
+		// would start at the ends and lose what was written meanwhile.
+		l.save()
+	}
 	l.f.readyOne.Do(func() { close(l.f.ready) })
 	if err != nil {
 		return l.shutdown(err)
@@ -238,6 +248,7 @@ func (l *loop) shutdown(cause error) error {
 	if l.cfg.StateFile != "" {
 		l.save()
 	}
+	l.closeJournal()
 	for _, t := range l.byKey {
 		l.closeFile(t)
 	}
@@ -507,9 +518,12 @@ func (l *loop) commit() {
 	if len(l.touched) > 0 {
 		l.changed = true
 	}
+	l.commitCompressed()
+	l.journalCommit()
 	clear(l.touched)
 	l.touched = l.touched[:0]
-	l.commitCompressed()
+	clear(l.ctouched)
+	l.ctouched = l.ctouched[:0]
 	l.emitted = false
 }
 

@@ -71,16 +71,16 @@ func (ms *marks) drop(end int64) {
 	ms.n--
 }
 
-// list is the marks as they are saved, those at or before off (the saved
-// offset) only: state.Load refuses the whole file over one past it.
-func (ms *marks) list(off int64) []state.Mark {
-	var out []state.Mark
+// appendTo appends the marks as they are saved to dst, those at or before
+// off (the saved offset) only: state.Load refuses the whole file over one
+// past it.
+func (ms *marks) appendTo(dst []state.Mark, off int64) []state.Mark {
 	for _, m := range ms.m[:ms.n] {
 		if m.off <= off {
-			out = append(out, state.Mark{Offset: m.off, CRC: m.crc})
+			dst = append(dst, state.Mark{Offset: m.off, CRC: m.crc})
 		}
 	}
-	return out
+	return dst
 }
 
 // marksOf loads saved marks, which state.Load has checked; more than

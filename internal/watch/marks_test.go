@@ -46,7 +46,7 @@ func TestMarks(t *testing.T) {
 			if ms.m[0].off > tt.oldest {
 				t.Errorf("oldest mark at %d, want at or before %d: %v", ms.m[0].off, tt.oldest, ms.m[:ms.n])
 			}
-			if list := ms.list(tt.newest - 1); len(list) != ms.n-1 {
+			if list := ms.appendTo(nil, tt.newest-1); len(list) != ms.n-1 {
 				t.Errorf("list below the newest has %d marks, want %d", len(list), ms.n-1)
 			}
 		})

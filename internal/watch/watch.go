@@ -57,6 +57,16 @@
 // reading starts, so a RunOnce leaves it for the next run, which passes it
 // whole or still partial, and a follower treats it as any other.
 //
+// # Restarts
+//
+// With [Config.StateFile], offsets are checkpointed only for lines the
+// Consumer flushed. The state file is saved (fsynced and renamed) at the
+// start and every SaveInterval; in between, after every flush, a record per
+// file the flush moved is appended to its journal, without fsync. So a kill
+// -9 repeats at most the one flush whose output was written but not yet
+// journaled, and loses nothing; a power loss, which can take the journal,
+// repeats at most one save interval. A clean stop repeats nothing.
+//
 // # Compressed files
 //
 // With [Config.Decompress], .gz and .zst files are history: each is read
@@ -188,6 +198,8 @@ type Config struct {
 	// at the first start, and are not in the state file, are read from.
 	StartAt string
 	// StateFile is where identities and offsets persist; "" keeps none.
+	// In follow mode its journal, StateFile + ".journal", gets the offsets
+	// of every flush between two saves.
 	StateFile string
 	// PollInterval > 0 polls every directory at that interval instead of
 	// using inotify (NFS and other filesystems without inotify).
