@@ -225,6 +225,8 @@ func (l *loop) readError(t *tracked, err error) {
 	l.closeFile(t)
 }
 
+// ensureBuf allocates the read buffer. It never grows: a longer line is
+// gathered in l.long (readLong).
 func (l *loop) ensureBuf() {
 	if l.buf == nil {
 		l.dataCap = min(bufData, l.cfg.MaxLine+1)
@@ -364,21 +366,21 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 		if t.skipping {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
-				l.advance(t, start, len(data))
+				l.advance(t, l.buf, start, len(data))
 				if full {
 					continue
 				}
 				break
 			}
 			t.skipping = false
-			l.advance(t, start, i+1)
+			l.advance(t, l.buf, start, i+1)
 			continue
 		}
 		if last := bytes.LastIndexByte(data, '\n'); last >= 0 {
 			if err := l.emit(t, data[:last+1]); err != nil {
 				return err
 			}
-			l.advance(t, start, last+1)
+			l.advance(t, l.buf, start, last+1)
 			if full {
 				continue
 			}
@@ -392,13 +394,16 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 				return err
 			}
 			l.st.LongLines.Add(1)
-			l.advance(t, start, l.cfg.MaxLine)
+			l.advance(t, l.buf, start, l.cfg.MaxLine)
 			t.skipping = true
 			continue
 		}
-		if full && l.dataCap < l.cfg.MaxLine+1 {
-			l.dataCap = min(2*l.dataCap, l.cfg.MaxLine+1)
-			l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
+		if full {
+			// A line longer than the read buffer, which MaxLine allows.
+			more, err := l.readLong(t, start, hold)
+			if err != nil || !more {
+				return err
+			}
 			continue
 		}
 		if !hold {
@@ -408,13 +413,19 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 			if err := l.emit(t, data); err != nil {
 				return err
 			}
-			l.advance(t, start, len(data))
+			l.advance(t, l.buf, start, len(data))
 			t.skipping = true
 		} else {
 			t.held = true
 		}
 		break
 	}
+	l.readDone(t)
+	return nil
+}
+
+// readDone ends a read of t: its offset is a read boundary.
+func (l *loop) readDone(t *tracked) {
 	t.mark()
 	// pread reads what is there now, which may be more than the size the
 	// head was loaded for (a write landed after the fstat): extend the head
@@ -423,7 +434,6 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 	if int64(len(t.head)) < min(t.offset, headMax) {
 		l.loadHead(t, t.offset)
 	}
-	return nil
 }
 
 // tailStill checks the bytes before t's offset again, after the pread that
@@ -451,13 +461,13 @@ func (l *loop) pread(fd int, b []byte, off int64) (int, error) {
 	return pread(fd, b, off)
 }
 
-// advance moves t's offset n bytes past what the last pread (which started
-// at start) returned, refreshing the tail fingerprint from the buffer.
-func (l *loop) advance(t *tracked, start int64, n int) {
+// advance moves t's offset n bytes on, refreshing the tail fingerprint
+// from buf, which holds the file's bytes from start.
+func (l *loop) advance(t *tracked, buf []byte, start int64, n int) {
 	t.offset += int64(n)
 	t.tailLen = int(min(t.offset, tailMax))
 	end := int(t.offset - start)
-	t.tailCRC = state.Checksum(l.buf[end-t.tailLen : end])
+	t.tailCRC = state.Checksum(buf[end-t.tailLen : end])
 	l.touch(t)
 }
 
@@ -532,6 +542,7 @@ func (l *loop) truncated(t *tracked, size int64) {
 	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.held, t.tickSize = false, -1
 	t.fresh, t.pendingSince = true, time.Time{}
+	l.dropLong(t)
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)

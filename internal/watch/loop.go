@@ -68,8 +68,14 @@ type loop struct {
 	buf     []byte
 	tbuf    []byte // the tail checked again after a read (tailStill)
 	dataCap int
-	stat    syscall.Stat_t
-	gen     uint64 // rescan generation, to find files that vanished
+	// long gathers a line longer than buf (readLong); longOf is the file
+	// whose held line it holds, longN bytes of it from longStart.
+	long      []byte
+	longOf    *tracked
+	longStart int64
+	longN     int
+	stat      syscall.Stat_t
+	gen       uint64 // rescan generation, to find files that vanished
 
 	open     int // descriptors held
 	readSeq  uint64
@@ -535,6 +541,7 @@ func (l *loop) forget(t *tracked, retire bool) {
 	}
 	l.unlinkShadows(t, nil)
 	l.closeFile(t)
+	l.dropLong(t)
 	if l.byKey[t.key] == t {
 		delete(l.byKey, t.key)
 	}

@@ -95,7 +95,10 @@
 //     reopened, with an identity check, on their next event; on EMFILE the
 //     least recently read half is closed. Memory per file is about 1 KiB.
 //   - Lines longer than [Config.MaxLine] are cut to MaxLine bytes, counted in
-//     [Stats.LongLines], and the rest of the line is skipped.
+//     [Stats.LongLines], and the rest of the line is skipped. A line longer
+//     than the 256 KiB read buffer is gathered in one buffer of MaxLine,
+//     allocated the first time one is met and kept, so memory stays within
+//     MaxLine and the read buffer whatever the line's length.
 //   - Bytes written to a rotated-away or deleted file are read until it has
 //     been quiet for one maintenance tick; its partial last line is then
 //     passed. Compressed files (.gz, .zst) are never followed.
