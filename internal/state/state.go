@@ -8,6 +8,13 @@
 // it does not fully understand with an error wrapping [ErrCorrupt]; callers
 // must then fall back to a safe start (the ends of the files), never to
 // offset zero, which would repeat whole files.
+//
+// Between saves, a [Journal] beside the state file (PATH.journal) gets one
+// record per file whose offset moved, after every output flush, without
+// fsync: a killed process leaves its writes in the page cache, so a
+// restart repeats at most the last flush. [Load] replays it onto the state
+// it continues. Only power loss can take the journal, and then the state
+// file, fsynced at each save, is at most one save interval behind.
 package state
 
 import (
@@ -23,8 +30,10 @@ import (
 // Version is the format version written by [Save]. [Load] also reads
 // version 1, which predates line numbers, declined and compressed files: its
 // records load with those fields zero, which means "line unknown", "wanted"
-// and "not compressed", and its State.Decompress is false.
-const Version = 2
+// and "not compressed", and its State.Decompress is false; and version 2,
+// which predates marks: its records load with none, which only means that a
+// copy ending before the offset is not recognised after the restart.
+const Version = 3
 
 // minVersion is the oldest format [Load] still reads.
 const minVersion = 1
@@ -66,6 +75,12 @@ type File struct {
 	// Compressed marks a .gz or .zst file, which is history and read once:
 	// Offset, Line, and both fingerprints are of its decompressed content.
 	Compressed bool `json:"compressed,omitempty"`
+	// Marks are earlier read boundaries of the same content, each with the
+	// CRC of the (up to 1 KiB) bytes before it, by increasing offset, all
+	// at or before Offset. A copy that ends before Offset (copytruncate,
+	// with lines appended and read between the copy and the truncation) is
+	// recognised as content already read by the marks it holds.
+	Marks []Mark `json:"marks,omitempty"`
 	// Done is true for a compressed file that is never to be read again: it
 	// was read to its end, declined, or skipped at a first start at the end
 	// (then Offset is 0: its length was never learnt). A compressed record
@@ -74,6 +89,16 @@ type File struct {
 	Done bool `json:"done,omitempty"`
 }
 
+// Mark is a read boundary: an offset and the CRC-32C of the min(Offset,
+// 1 KiB) bytes just before it.
+type Mark struct {
+	Offset int64  `json:"offset"`
+	CRC    uint32 `json:"crc32c"`
+}
+
+// MaxMarks is the most marks [Load] accepts per file.
+const MaxMarks = 64
+
 // State is the whole content of a state file.
 type State struct {
 	Kind    string `json:"kind"`
@@ -81,8 +106,14 @@ type State struct {
 	// Decompress is true when the writer tracked compressed files. Without
 	// it, a compressed file missing from Files may have been there all
 	// along, so it cannot be taken for one that is new since the last run.
-	Decompress bool   `json:"decompress,omitempty"`
+	Decompress bool `json:"decompress,omitempty"`
+	// Generation names this save, so that a journal is replayed only onto
+	// the state it continues (see [Journal]); 0 in files from before the
+	// journal.
+	Generation uint64 `json:"generation,omitempty"`
 	Files      []File `json:"files"`
+	// Replayed is how [Load] used the journal; it is not saved.
+	Replayed Replay `json:"-"`
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -118,19 +149,48 @@ func Load(path string) (*State, error) {
 		return nil, fmt.Errorf("%w: %s: version %d, this logscan reads versions %d to %d", ErrCorrupt, path, st.Version, minVersion, Version)
 	}
 	for i, f := range st.Files {
-		if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has impossible offset or fingerprint lengths", ErrCorrupt, path, i, f.Path)
-		}
-		// Offset 0 is always line 1, and a line number past the offset
-		// would need lines of no bytes.
-		if f.Line < 0 || f.Line > f.Offset+1 || f.Offset == 0 && f.Line > 1 {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) has an impossible line number %d", ErrCorrupt, path, i, f.Path, f.Line)
-		}
-		if f.Done && !f.Compressed {
-			return nil, fmt.Errorf("%w: %s: files[%d] (%s) is done but not compressed", ErrCorrupt, path, i, f.Path)
+		if err := checkFile(f); err != nil {
+			return nil, fmt.Errorf("%w: %s: files[%d] (%s) %w", ErrCorrupt, path, i, f.Path, err)
 		}
 	}
+	if err := replay(path, &st); err != nil {
+		return nil, err
+	}
 	return &st, nil
+}
+
+// checkFile says what is impossible about a record, if anything.
+func checkFile(f File) error {
+	if f.Offset < 0 || f.HeadLen < 0 || f.HeadLen > 1<<10 || f.TailLen < 0 || f.TailLen > 1<<10 || int64(f.TailLen) > f.Offset {
+		return errors.New("has impossible offset or fingerprint lengths")
+	}
+	// Offset 0 is always line 1, and a line number past the offset would
+	// need lines of no bytes.
+	if f.Line < 0 || f.Line > f.Offset+1 || f.Offset == 0 && f.Line > 1 {
+		return fmt.Errorf("has an impossible line number %d", f.Line)
+	}
+	if f.Done && !f.Compressed {
+		return errors.New("is done but not compressed")
+	}
+	if !marksValid(f) {
+		return errors.New("has marks out of order, past its offset, or too many")
+	}
+	return nil
+}
+
+// marksValid: marks lie in (0, Offset], by strictly increasing offset.
+func marksValid(f File) bool {
+	if len(f.Marks) > MaxMarks {
+		return false
+	}
+	prev := int64(0)
+	for _, m := range f.Marks {
+		if m.Offset <= prev || m.Offset > f.Offset {
+			return false
+		}
+		prev = m.Offset
+	}
+	return true
 }
 
 // Save writes st to path atomically and durably. Kind and Version are set by

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -12,7 +12,8 @@ import (
 func TestSaveLoadRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	in := &State{Files: []File{
-		{Path: "/var/log/syslog", Dev: 2049, Ino: 12, Offset: 4096, HeadLen: 1024, HeadCRC: 7, TailLen: 1024, TailCRC: 9},
+		{Path: "/var/log/syslog", Dev: 2049, Ino: 12, Offset: 4096, HeadLen: 1024, HeadCRC: 7, TailLen: 1024, TailCRC: 9,
+			Marks: []Mark{{Offset: 1000, CRC: 5}, {Offset: 4000, CRC: 6}}},
 		{Path: "/var/log/messages", Dev: 2049, Ino: 13, Offset: 5, HeadLen: 5, HeadCRC: 1, TailLen: 5, TailCRC: 1, Skipping: true, Line: 2, Declined: true},
 		{Path: "/var/log/messages.1.gz", Dev: 2049, Ino: 14, Offset: 9000, HeadLen: 1024, HeadCRC: 3, TailLen: 1024, TailCRC: 4, Line: 300, Compressed: true, Done: true},
 	}, Decompress: true}
@@ -23,7 +24,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Kind != Kind || out.Version != Version || !out.Decompress || !slices.Equal(out.Files, in.Files) {
+	if out.Kind != Kind || out.Version != Version || !out.Decompress || !reflect.DeepEqual(out.Files, in.Files) {
 		t.Fatalf("round trip: got %+v, want %+v", out, in)
 	}
 	// Saving again replaces the file and leaves no temporary files behind.
@@ -59,7 +60,10 @@ func TestLoadCorrupt(t *testing.T) {
 		{"foreign", `{"kind":"other","version":1,"files":[]}`, `kind is "other"`},
 		{"no kind", `{"version":1,"files":[]}`, "kind is"},
 		{"unknown field", `{"kind":"logscan-state","version":1,"files":[],"extra":1}`, "unknown field"},
-		{"version", `{"kind":"logscan-state","version":3,"files":[]}`, "version 3"},
+		{"version", `{"kind":"logscan-state","version":4,"files":[]}`, "version 4"},
+		{"mark past offset", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":3,"marks":[{"offset":4,"crc32c":1}]}]}`, "marks"},
+		{"marks out of order", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":9,"marks":[{"offset":4},{"offset":4}]}]}`, "marks"},
+		{"mark at 0", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":9,"marks":[{"offset":0}]}]}`, "marks"},
 		{"version 0", `{"kind":"logscan-state","version":0,"files":[]}`, "version 0"},
 		{"negative line", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","offset":3,"line":-1}]}`, "line number -1"},
 		{"line past offset", `{"kind":"logscan-state","version":2,"files":[{"path":"/x","offset":3,"line":5}]}`, "line number 5"},
@@ -116,9 +120,10 @@ func TestSaveErrors(t *testing.T) {
 // deliberate new Version.
 func TestGoldenFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	st := &State{Decompress: true, Files: []File{
+	st := &State{Decompress: true, Generation: 1 << 40, Files: []File{
 		{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
-			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail")), Line: 40},
+			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail")), Line: 40,
+			Marks: []Mark{{Offset: 1024, CRC: Checksum([]byte("m1"))}, {Offset: 1500, CRC: Checksum([]byte("m2"))}}},
 		{Path: "/var/log/app.log.1.gz", Dev: 64768, Ino: 131075, Offset: 4096,
 			HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail2")), Line: 81,
 			Compressed: true, Done: true},
@@ -146,7 +151,7 @@ func TestGoldenFormat(t *testing.T) {
 		t.Errorf("format changed:\n got %s\nwant %s", got, want)
 	}
 	back, err := Load(golden)
-	if err != nil || !back.Decompress || !slices.Equal(back.Files, st.Files) {
+	if err != nil || !back.Decompress || !reflect.DeepEqual(back.Files, st.Files) {
 		t.Errorf("golden file does not load back: %v %+v", err, back)
 	}
 }
@@ -161,7 +166,18 @@ func TestLoadVersion1(t *testing.T) {
 	}
 	want := File{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 2048,
 		HeadLen: 1024, HeadCRC: Checksum([]byte("head")), TailLen: 1024, TailCRC: Checksum([]byte("tail"))}
-	if st.Version != 1 || st.Decompress || len(st.Files) != 1 || st.Files[0] != want {
+	if st.Version != 1 || st.Decompress || len(st.Files) != 1 || !reflect.DeepEqual(st.Files[0], want) {
 		t.Fatalf("version 1 file loaded as %+v, want version 1 with %+v", st, want)
+	}
+}
+
+// TestLoadVersion2: a state file written before marks loads, with none.
+func TestLoadVersion2(t *testing.T) {
+	st, err := Load(filepath.Join("testdata", "state-v2.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 2 || len(st.Files) != 3 || st.Files[0].Line != 40 || st.Files[0].Marks != nil {
+		t.Fatalf("version 2 file loaded as %+v", st)
 	}
 }

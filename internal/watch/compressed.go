@@ -273,8 +273,6 @@ func (l *loop) commitCompressed() {
 	if len(l.ctouched) > 0 {
 		l.changed = true
 	}
-	clear(l.ctouched)
-	l.ctouched = l.ctouched[:0]
 }
 
 // compressedRecords are the state records of the compressed files. One not

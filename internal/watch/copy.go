@@ -41,27 +41,43 @@ func (l *loop) retireFingerprint(fp fingerprint) {
 	l.retired = append(l.retired, fp)
 }
 
+// copyVerdict is what tryCopy makes of a new file against one fingerprint.
+type copyVerdict int
+
+const (
+	notCopy    copyVerdict = iota
+	mayBecome              // a copy still being written? wait for it
+	prefixCopy             // it ends before the offset, inside content read: nothing is new
+	isCopy                 // a copy: it took the position, or became a shadow
+)
+
 // decideCopy is called before the first read of a file that appeared while
-// running (or while logscan was down). If its head and the bytes before a
-// known file's offset match that file, it is a copy (app.log.1 from
-// copytruncate, or cp in the tree) and its bytes up to that offset are not
-// read again. A copy of a file still followed becomes its shadow: it only
-// moves along with the original until the original is truncated, and then
-// supplies the bytes the original lost. Only content of at least 1 KiB is
-// matched, so that small new files that merely look alike are never
-// skipped. It reports true when the file may be a copy still being written,
-// or is still empty.
+// running (or while logscan was down), or of new content under a followed
+// file's inode (cp onto an existing app.log.1 truncates and refills it). If
+// its head and the bytes before a known file's offset match that file, it
+// is a copy (app.log.1 from copytruncate, or cp in the tree) and its bytes
+// up to that offset are not read again. A copy of a file still followed
+// becomes its shadow: it only moves along with the original until the
+// original is truncated, and then supplies the bytes the original lost. A
+// copy that ends before that offset, with every mark up to its end
+// matching, is a prefix of content read: none of it is new (see marks.go).
+// Only content of at least 1 KiB is matched, so that small new files that
+// merely look alike are never skipped. It reports true when the file may be
+// a copy still being written, or is still empty.
 func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	if size == 0 {
 		// Nothing to decide on yet, so nothing may be read: bytes written
 		// since the fstat come with their own event and are decided then.
 		return true
 	}
-	mightBe := false
+	mightBe, prefix := false, false
 	try := func(c fingerprint, o *tracked) bool {
-		found, might := l.tryCopy(t, c, o, size)
-		mightBe = mightBe || might
-		return found
+		v := l.tryCopy(t, c, o, size)
+		mightBe = mightBe || v == mayBecome
+		// A file's own old content is no evidence for a prefix: a log
+		// rewritten from its start repeats its first lines.
+		prefix = prefix || v == prefixCopy && c.key != t.key
+		return v == isCopy
 	}
 	found := false
 	for _, o := range l.byKey {
@@ -88,45 +104,59 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 		found = try(recordFingerprint(rec), nil)
 	}
 	if found {
-		t.fresh = false
-		t.pendingSince = time.Time{}
-		l.st.CopiesSkipped.Add(1)
-		l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg("new file is a copy of content already read; reading only what follows")
-		l.touch(t)
+		l.copyFound(t, "new file is a copy of content already read; reading only what follows")
 		return false
 	}
-	if mightBe && !t.noWait {
-		if t.pendingSince.IsZero() {
-			t.pendingSince = l.now()
+	if (mightBe || prefix) && !t.noWait {
+		if t.pendingSince.IsZero() || size < t.pendingSize {
+			// First seen, or replaced since (it shrank): wait from now.
+			t.pendingSince, t.pendingSize = l.now(), size
 			return true
 		}
 		if l.now().Sub(t.pendingSince) < pendingAge {
 			return true
 		}
+		// A prefix copy is done being written: one that grew meanwhile is
+		// a log being written from its start, whatever it began with.
+		prefix = prefix && size == t.pendingSize
+	}
+	if prefix {
+		t.position = position{offset: size}
+		t.place = true // fingerprints it there, inside a line passed if mid-line
+		l.copyFound(t, "new file is a copy of content already read, ending before where that was read to; reading only what follows")
+		return false
 	}
 	t.fresh = false
 	t.pendingSince = time.Time{}
 	return false
 }
 
-// tryCopy reports whether t, a new file of size bytes, is a copy of the
-// content c fingerprints (o is the file followed that c is of, if any), and
-// if not whether it might become one as it is still being written. A copy
+func (l *loop) copyFound(t *tracked, msg string) {
+	t.fresh = false
+	t.pendingSince = time.Time{}
+	l.st.CopiesSkipped.Add(1)
+	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg(msg)
+	l.touch(t)
+}
+
+// tryCopy says whether t, a new file of size bytes, is a copy of the content
+// c fingerprints (o is the file followed that c is of, if any), or might
+// become one as it is still being written, or is a prefix of it. A copy
 // takes c's position, or becomes o's shadow.
-func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) (found, mightBe bool) {
+func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVerdict {
 	if c.offset < headMax {
-		return false, false
+		return notCopy
 	}
 	if c.head != nil {
 		n := min(len(c.head), len(t.head))
 		if n == 0 || !bytes.Equal(c.head[:n], t.head[:n]) {
-			return false, false
+			return notCopy
 		}
 		if len(t.head) < len(c.head) {
-			return false, true // a copy whose first KiB is still being written?
+			return mayBecome // a copy whose first KiB is still being written?
 		}
 	} else if len(t.head) < c.headLen || state.Checksum(t.head[:c.headLen]) != c.headCRC {
-		return false, false
+		return notCopy
 	}
 	if size < c.offset {
 		if o != nil && o.file != nil && l.sameRange(t, o, size) {
@@ -134,19 +164,33 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) (found
 			l.linkShadow(t, o)
 			t.offset = size
 			t.place = true
-			return true, false
+			return isCopy
 		}
-		return false, c.head != nil
+		if l.prefixOf(t, &c.position, size) {
+			if o != nil && o.file != nil {
+				// The original is still followed (its truncation not seen
+				// yet, or a copy still being written): move along with it.
+				l.linkShadow(t, o)
+				t.offset = size
+				t.place = true
+				return isCopy
+			}
+			return prefixCopy
+		}
+		if c.head != nil {
+			return mayBecome
+		}
+		return notCopy
 	}
 	n, err := pread(t.fd, l.buf[:c.tailLen], c.offset-int64(c.tailLen))
 	if err != nil || n != c.tailLen || state.Checksum(l.buf[:n]) != c.tailCRC {
-		return false, false
+		return notCopy
 	}
 	t.position = c.position
 	if o != nil {
 		l.linkShadow(t, o)
 	}
-	return true, false
+	return isCopy
 }
 
 // sameRange reports whether the last bytes (up to 1 KiB) before size are the

@@ -28,6 +28,16 @@ type position struct {
 	// declined: the Consumer returned ErrSkipFile; the offset advances
 	// without passing anything, until the file is rewritten from 0.
 	declined bool
+	// marks are earlier read boundaries of this content, to recognise a
+	// copy that ends before offset (see marks.go).
+	marks marks
+}
+
+// mark records the current offset as a read boundary; marks past it (it
+// moved back) are of no content it holds.
+func (p *position) mark() {
+	p.marks.cut(p.offset)
+	p.marks.add(p.offset, p.tailCRC)
 }
 
 // tracked is one followed file. Memory per file is bounded: the head
@@ -51,6 +61,7 @@ type tracked struct {
 
 	idleTicks    int
 	pendingSince time.Time // a possible copy still being written
+	pendingSize  int64     // its size then: a prefix copy must not grow while it waits
 	openErr      string    // last open error logged, to log each once
 
 	dirty, touched, removed bool
@@ -214,11 +225,14 @@ func (l *loop) readError(t *tracked, err error) {
 	l.closeFile(t)
 }
 
+// ensureBuf allocates the read buffer. It never grows: a longer line is
+// gathered in l.long (readLong).
 func (l *loop) ensureBuf() {
 	if l.buf == nil {
 		l.dataCap = min(bufData, l.cfg.MaxLine+1)
 		// seekToEnd reads 2 KiB at once, whatever MaxLine is.
 		l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
+		l.tbuf = make([]byte, tailMax)
 	}
 }
 
@@ -257,6 +271,11 @@ func (l *loop) read(t *tracked) error {
 	}
 	t.mtime = time.Unix(l.stat.Mtim.Unix())
 	l.ensureBuf()
+	if t.fresh {
+		// Not decided yet, and it may have been replaced meanwhile (cp
+		// onto it again): the decision is on what it holds now.
+		t.head = t.head[:0]
+	}
 	if !l.loadHead(t, size) {
 		return nil
 	}
@@ -301,6 +320,7 @@ func (l *loop) read(t *tracked) error {
 	}
 	if size < t.offset {
 		l.truncated(t, size)
+		return nil
 	}
 	if tickRead {
 		if t.held && size == t.tickSize {
@@ -326,38 +346,41 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 	t.held = false
 	for {
 		start := t.offset - int64(t.tailLen)
-		n, err := pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
+		n, err := l.pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
 		if err != nil {
 			l.readError(t, err)
 			return nil
 		}
 		if n < t.tailLen || state.Checksum(l.buf[:t.tailLen]) != t.tailCRC {
 			l.truncated(t, start+int64(n))
-			continue
+			return nil
 		}
 		data := l.buf[t.tailLen:n]
 		full := len(data) == l.dataCap
 		if len(data) == 0 {
 			break
 		}
+		if !l.tailStill(t, start) {
+			continue // changed under the read: the next one sees how
+		}
 		if t.skipping {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
-				l.advance(t, start, len(data))
+				l.advance(t, l.buf, start, len(data))
 				if full {
 					continue
 				}
 				break
 			}
 			t.skipping = false
-			l.advance(t, start, i+1)
+			l.advance(t, l.buf, start, i+1)
 			continue
 		}
 		if last := bytes.LastIndexByte(data, '\n'); last >= 0 {
 			if err := l.emit(t, data[:last+1]); err != nil {
 				return err
 			}
-			l.advance(t, start, last+1)
+			l.advance(t, l.buf, start, last+1)
 			if full {
 				continue
 			}
@@ -371,13 +394,16 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 				return err
 			}
 			l.st.LongLines.Add(1)
-			l.advance(t, start, l.cfg.MaxLine)
+			l.advance(t, l.buf, start, l.cfg.MaxLine)
 			t.skipping = true
 			continue
 		}
-		if full && l.dataCap < l.cfg.MaxLine+1 {
-			l.dataCap = min(2*l.dataCap, l.cfg.MaxLine+1)
-			l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
+		if full {
+			// A line longer than the read buffer, which MaxLine allows.
+			more, err := l.readLong(t, start, hold)
+			if err != nil || !more {
+				return err
+			}
 			continue
 		}
 		if !hold {
@@ -387,13 +413,20 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 			if err := l.emit(t, data); err != nil {
 				return err
 			}
-			l.advance(t, start, len(data))
+			l.advance(t, l.buf, start, len(data))
 			t.skipping = true
 		} else {
 			t.held = true
 		}
 		break
 	}
+	l.readDone(t)
+	return nil
+}
+
+// readDone ends a read of t: its offset is a read boundary.
+func (l *loop) readDone(t *tracked) {
+	t.mark()
 	// pread reads what is there now, which may be more than the size the
 	// head was loaded for (a write landed after the fstat): extend the head
 	// over what was read, or the saved record would claim an empty head,
@@ -401,16 +434,40 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 	if int64(len(t.head)) < min(t.offset, headMax) {
 		l.loadHead(t, t.offset)
 	}
-	return nil
 }
 
-// advance moves t's offset n bytes past what the last pread (which started
-// at start) returned, refreshing the tail fingerprint from the buffer.
-func (l *loop) advance(t *tracked, start int64, n int) {
+// tailStill checks the bytes before t's offset again, after the pread that
+// checked them and read the data in one go. A truncate and refill during
+// that pread can tear it: the old bytes before the offset, the new ones
+// after it, which would pass a fragment of a new line (the model test
+// found one in a thousand replays of a copytruncate). Now that the data is
+// in hand, the file still holding the old bytes means the data followed
+// them. Only a refill whose 1 KiB before the offset is the same as before
+// escapes this, and then the offset is a line boundary of the new content
+// too.
+func (l *loop) tailStill(t *tracked, start int64) bool {
+	if t.tailLen == 0 {
+		return true // at 0: nothing before the offset can change under it
+	}
+	n, err := l.pread(t.fd, l.tbuf[:t.tailLen], start)
+	return err == nil && n == t.tailLen && state.Checksum(l.tbuf[:n]) == t.tailCRC
+}
+
+// pread is pread(2) through the test hook that tears reads.
+func (l *loop) pread(fd int, b []byte, off int64) (int, error) {
+	if l.f.hooks.pread != nil {
+		return l.f.hooks.pread(fd, b, off)
+	}
+	return pread(fd, b, off)
+}
+
+// advance moves t's offset n bytes on, refreshing the tail fingerprint
+// from buf, which holds the file's bytes from start.
+func (l *loop) advance(t *tracked, buf []byte, start int64, n int) {
 	t.offset += int64(n)
 	t.tailLen = int(min(t.offset, tailMax))
 	end := int(t.offset - start)
-	t.tailCRC = state.Checksum(l.buf[end-t.tailLen : end])
+	t.tailCRC = state.Checksum(buf[end-t.tailLen : end])
 	l.touch(t)
 }
 
@@ -469,7 +526,10 @@ var nl = []byte{'\n'}
 
 // truncated restarts t at 0 because its content before the offset is gone:
 // it shrank (copytruncate) or was rewritten (truncate and refill). The old
-// identity is retired so that a copy of it is still recognised.
+// identity is retired so that a copy of it is still recognised. The new
+// content is decided on like a new file, as it may be a copy of content
+// already read (cp onto an existing app.log.1 truncates and refills it),
+// and read again by the drain.
 func (l *loop) truncated(t *tracked, size int64) {
 	l.retire(t)
 	if len(t.shadows) > 0 {
@@ -481,9 +541,12 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
 	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.held, t.tickSize = false, -1
+	t.fresh, t.pendingSince = true, time.Time{}
+	l.dropLong(t)
 	t.head = t.head[:0]
 	l.loadHead(t, size)
 	l.touch(t)
+	l.markDirty(t)
 }
 
 // seekToEnd places t after the last newline before its offset (the size at
@@ -497,7 +560,7 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 	was := t.offset
 	end := min(t.offset, size)
 	start := max(0, end-2*tailMax)
-	n, err := pread(t.fd, l.buf[:end-start], start)
+	n, err := l.pread(t.fd, l.buf[:end-start], start)
 	if err != nil {
 		l.readError(t, err)
 		return false
@@ -522,6 +585,7 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 		t.line = 0
 	}
 	tl := min(off, tailMax)
+	t.marks.cut(off)
 	if off-tl < start {
 		// It shrank below the window meanwhile: the next read sees the
 		// mismatch and starts it again.
@@ -530,6 +594,7 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 		return true
 	}
 	t.offset, t.tailLen, t.tailCRC = off, int(tl), state.Checksum(b[off-tl-start:off-start])
+	t.mark()
 	l.touch(t)
 	return true
 }
@@ -539,15 +604,18 @@ func (l *loop) seekToEnd(t *tracked, size int64) bool {
 // skipped, and fingerprints the bytes before it, all in one pread.
 func (l *loop) placeAt(t *tracked, off int64) bool {
 	tl := int(min(off, tailMax))
-	n, err := pread(t.fd, l.buf[:tl], off-int64(tl))
+	n, err := l.pread(t.fd, l.buf[:tl], off-int64(tl))
 	if err != nil {
 		l.readError(t, err)
 		return false
 	}
 	t.offset, t.tailLen, t.tailCRC = off, tl, state.Checksum(l.buf[:n])
 	t.skipping = n > 0 && l.buf[n-1] != '\n'
+	t.marks.cut(off)
 	if n < tl { // shrank meanwhile: the next read sees the mismatch
 		t.tailCRC = ^t.tailCRC
+	} else {
+		t.mark()
 	}
 	l.touch(t)
 	return true

@@ -37,6 +37,10 @@ type recorder struct {
 	entered  chan struct{} // signalled when Lines starts blocking on gate
 	flushErr error
 	flushes  int
+	// flushGate, when set, makes Flush block on it after recording: the
+	// output is written, the checkpoint not yet (a kill -9 there).
+	flushGate    chan struct{}
+	flushEntered chan struct{}
 }
 
 type rec struct {
@@ -87,7 +91,12 @@ func (r *recorder) Flush() error {
 	r.flushes++
 	r.flushed = append(r.flushed, r.pending...)
 	r.pending = r.pending[:0]
+	g := r.flushGate
 	r.mu.Unlock()
+	if g != nil {
+		r.flushEntered <- struct{}{}
+		<-g
+	}
 	select {
 	case r.notify <- struct{}{}:
 	default:
@@ -107,6 +116,24 @@ func (r *recorder) hold() (release func()) {
 		once.Do(func() {
 			r.mu.Lock()
 			r.gate = nil
+			r.mu.Unlock()
+			close(g)
+		})
+	}
+}
+
+// holdFlush makes the next Flush block, after it recorded its lines, until
+// release is called; entered is signalled when it blocks.
+func (r *recorder) holdFlush() (entered <-chan struct{}, release func()) {
+	g, e := make(chan struct{}), make(chan struct{}, 1)
+	r.mu.Lock()
+	r.flushGate, r.flushEntered = g, e
+	r.mu.Unlock()
+	var once sync.Once
+	return e, func() {
+		once.Do(func() {
+			r.mu.Lock()
+			r.flushGate = nil
 			r.mu.Unlock()
 			close(g)
 		})

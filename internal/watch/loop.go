@@ -66,9 +66,16 @@ type loop struct {
 	ends    []endRef // RunOnce: files read, in order, for FileEnd
 
 	buf     []byte
+	tbuf    []byte // the tail checked again after a read (tailStill)
 	dataCap int
-	stat    syscall.Stat_t
-	gen     uint64 // rescan generation, to find files that vanished
+	// long gathers a line longer than buf (readLong); longOf is the file
+	// whose held line it holds, longN bytes of it from longStart.
+	long      []byte
+	longOf    *tracked
+	longStart int64
+	longN     int
+	stat      syscall.Stat_t
+	gen       uint64 // rescan generation, to find files that vanished
 
 	open     int // descriptors held
 	readSeq  uint64
@@ -80,6 +87,10 @@ type loop struct {
 	ticker   *time.Ticker
 	limitNew int // directories that hit the watch limit since it was last logged
 	saveErr  string
+
+	journal *state.Journal // offsets after each flush, between saves (follow mode)
+	jrecs   []state.File   // the journal's records of one flush, reused
+	jerr    string         // last journal error logged, to log each once
 }
 
 func newLoop(f *Follower, follow bool) *loop {
@@ -128,6 +139,12 @@ func (l *loop) run(ctx context.Context) error {
 	l.initial = true
 	err := l.drain()
 	l.initial = false
+	if err == nil && l.cfg.StateFile != "" {
+		// Saved at once, and the journal started: a kill -9 before the
+		// first tick must not make the next start a first one, which
+		// would start at the ends and lose what was written meanwhile.
+		l.save()
+	}
 	l.f.readyOne.Do(func() { close(l.f.ready) })
 	if err != nil {
 		return l.shutdown(err)
@@ -237,6 +254,7 @@ func (l *loop) shutdown(cause error) error {
 	if l.cfg.StateFile != "" {
 		l.save()
 	}
+	l.closeJournal()
 	for _, t := range l.byKey {
 		l.closeFile(t)
 	}
@@ -506,9 +524,12 @@ func (l *loop) commit() {
 	if len(l.touched) > 0 {
 		l.changed = true
 	}
+	l.commitCompressed()
+	l.journalCommit()
 	clear(l.touched)
 	l.touched = l.touched[:0]
-	l.commitCompressed()
+	clear(l.ctouched)
+	l.ctouched = l.ctouched[:0]
 	l.emitted = false
 }
 
@@ -520,6 +541,7 @@ func (l *loop) forget(t *tracked, retire bool) {
 	}
 	l.unlinkShadows(t, nil)
 	l.closeFile(t)
+	l.dropLong(t)
 	if l.byKey[t.key] == t {
 		delete(l.byKey, t.key)
 	}

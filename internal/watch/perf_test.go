@@ -26,14 +26,19 @@ func (c *nopConsumer) Flush() error { return nil }
 // appendLoop builds a loop by hand (no goroutines) following one file, and
 // returns a function that appends a block and handles its write event the
 // way Run does.
-func appendLoop(tb testing.TB) (step func(), c *nopConsumer, block []byte) {
+// With journal, it has a state file, and each flush appends to its journal.
+func appendLoop(tb testing.TB, journal bool) (step func(), c *nopConsumer, block []byte) {
 	dir := tb.TempDir()
 	log := filepath.Join(dir, "app.log")
 	if err := os.WriteFile(log, nil, 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	c = &nopConsumer{}
-	f, err := New(Config{Roots: []string{dir}}, c)
+	cfg := Config{Roots: []string{dir}}
+	if journal {
+		cfg.StateFile = filepath.Join(tb.TempDir(), "state.json")
+	}
+	f, err := New(cfg, c)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,6 +49,13 @@ func appendLoop(tb testing.TB) (step func(), c *nopConsumer, block []byte) {
 	}
 	if err := l.drain(); err != nil {
 		tb.Fatal(err)
+	}
+	if journal {
+		l.save() // as Run does after the initial read: starts the journal
+		if l.journal == nil {
+			tb.Fatal("no journal after the first save")
+		}
+		tb.Cleanup(l.closeJournal)
 	}
 	w, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
@@ -69,27 +81,35 @@ func appendLoop(tb testing.TB) (step func(), c *nopConsumer, block []byte) {
 }
 
 // TestFollowDoesNotAllocatePerLine: handling a write event and reading,
-// emitting and checkpointing its 100 lines allocates nothing.
+// emitting and checkpointing its 100 lines allocates nothing, journal
+// record included.
 func TestFollowDoesNotAllocatePerLine(t *testing.T) {
-	step, c, _ := appendLoop(t)
-	step()
-	if allocs := testing.AllocsPerRun(200, step); allocs != 0 {
-		t.Errorf("%.1f allocations per 100-line append, want 0", allocs)
-	}
-	// AllocsPerRun calls step once more to warm up.
-	if c.lines != 202*100 {
-		t.Errorf("consumer got %d lines, want %d", c.lines, 202*100)
+	for _, journal := range []bool{false, true} {
+		step, c, _ := appendLoop(t, journal)
+		step()
+		if allocs := testing.AllocsPerRun(200, step); allocs != 0 {
+			t.Errorf("journal %v: %.1f allocations per 100-line append, want 0", journal, allocs)
+		}
+		// AllocsPerRun calls step once more to warm up.
+		if c.lines != 202*100 {
+			t.Errorf("journal %v: consumer got %d lines, want %d", journal, c.lines, 202*100)
+		}
 	}
 }
 
 // BenchmarkFollowAppend: one op is a write event for a 100-line append
-// (write(2) included), read and handed to the Consumer.
+// (write(2) included), read and handed to the Consumer, and with a state
+// file its journal record written.
 func BenchmarkFollowAppend(b *testing.B) {
-	step, _, block := appendLoop(b)
-	b.SetBytes(int64(len(block)))
-	b.ReportAllocs()
-	for b.Loop() {
-		step()
+	for _, journal := range []bool{false, true} {
+		b.Run(map[bool]string{false: "no-state", true: "journal"}[journal], func(b *testing.B) {
+			step, _, block := appendLoop(b, journal)
+			b.SetBytes(int64(len(block)))
+			b.ReportAllocs()
+			for b.Loop() {
+				step()
+			}
+		})
 	}
 }
 

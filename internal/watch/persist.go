@@ -46,20 +46,48 @@ func (l *loop) recheck(t *tracked) {
 
 // record is the state record of what has been flushed of t.
 func (t *tracked) record() state.File {
+	var rec state.File
+	t.recordInto(&rec)
+	return rec
+}
+
+// recordInto fills rec with the state record of what has been flushed of
+// t, reusing rec's marks (the journal writes one per flush).
+func (t *tracked) recordInto(rec *state.File) {
 	c := t.committed
-	return state.File{
+	*rec = state.File{
 		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
 		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
-		Line: c.line, Declined: c.declined,
+		Line: c.line, Declined: c.declined, Marks: c.marks.appendTo(rec.Marks[:0], c.offset),
 		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
 	}
+}
+
+// recordOf fills rec with what is saved of t, and reports false when
+// nothing is: a file deleted, not read yet, or a copy, all decided afresh
+// at the next start. A detached file is kept: it may only have been
+// renamed, and its new name not seen yet, so the next start finds it by
+// its key. A deleted one can never be found again.
+func (l *loop) recordOf(t *tracked, rec *state.File) bool {
+	switch {
+	case t.gone || t.fresh && t.committed.offset == 0:
+		return false
+	case t.resume != nil:
+		*rec = *t.resume
+		rec.Path = t.path
+		return true
+	case t.seekEnd || t.place || t.shadowOf != nil:
+		return false
+	}
+	t.recordInto(rec)
+	return true
 }
 
 // recordPosition is the position a state record saved; a version 1 record
 // has Line 0, which is "unknown".
 func recordPosition(rec state.File) position {
 	return position{offset: rec.Offset, tailLen: rec.TailLen, tailCRC: rec.TailCRC, skipping: rec.Skipping,
-		line: rec.Line, declined: rec.Declined}
+		line: rec.Line, declined: rec.Declined, marks: marksOf(rec.Marks)}
 }
 
 func recordFingerprint(rec state.File) fingerprint {
@@ -89,6 +117,13 @@ func (l *loop) loadState() {
 		l.log.Info().Str("state_file", l.cfg.StateFile).Msg("no state file yet; first start")
 		return
 	}
+	switch r := st.Replayed; {
+	case r.Records > 0 || r.Torn:
+		l.log.Info().Str("state_file", l.cfg.StateFile).Int("records", r.Records).Bool("torn_tail_ignored", r.Torn).
+			Msg("replayed the offsets journaled after the last save (the last run was killed, or did not save)")
+	case r.Foreign:
+		l.log.Debug().Str("state_file", l.cfg.StateFile).Msg("the journal continues another save of the state file; ignored")
+	}
 	l.haveState = true
 	l.cTracked = st.Decompress
 	l.saved = make(map[fileKey]state.File, len(st.Files))
@@ -97,27 +132,16 @@ func (l *loop) loadState() {
 	}
 }
 
-// save writes the checkpointed offsets; a failure is logged and counted and
-// following goes on.
+// save writes the checkpointed offsets, under a new generation, and then
+// starts the journal afresh for them; a failure is logged and counted and
+// following goes on (the journal, if any, still continues the last save).
 func (l *loop) save() {
-	st := &state.State{Files: make([]state.File, 0, len(l.byKey))}
+	st := &state.State{Files: make([]state.File, 0, len(l.byKey)), Generation: newGeneration()}
 	for _, t := range l.byKey {
-		// A detached file is kept: it may only have been renamed, and its new
-		// name not seen yet, so the next start finds it by its key. A deleted
-		// one can never be found again.
-		if t.gone || t.fresh && t.committed.offset == 0 {
-			continue
-		}
-		if t.resume != nil {
-			rec := *t.resume
-			rec.Path = t.path
+		var rec state.File
+		if l.recordOf(t, &rec) {
 			st.Files = append(st.Files, rec)
-			continue
 		}
-		if t.seekEnd || t.place || t.shadowOf != nil {
-			continue // never read, or a copy: decided again at the next start
-		}
-		st.Files = append(st.Files, t.record())
 	}
 	if l.cfg.Decompress {
 		st.Decompress = true
@@ -145,4 +169,7 @@ func (l *loop) save() {
 		l.saveErr = ""
 	}
 	l.changed = false
+	if l.follow {
+		l.resetJournal(st.Generation)
+	}
 }

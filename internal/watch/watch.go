@@ -57,6 +57,16 @@
 // reading starts, so a RunOnce leaves it for the next run, which passes it
 // whole or still partial, and a follower treats it as any other.
 //
+// # Restarts
+//
+// With [Config.StateFile], offsets are checkpointed only for lines the
+// Consumer flushed. The state file is saved (fsynced and renamed) at the
+// start and every SaveInterval; in between, after every flush, a record per
+// file the flush moved is appended to its journal, without fsync. So a kill
+// -9 repeats at most the one flush whose output was written but not yet
+// journaled, and loses nothing; a power loss, which can take the journal,
+// repeats at most one save interval. A clean stop repeats nothing.
+//
 // # Compressed files
 //
 // With [Config.Decompress], .gz and .zst files are history: each is read
@@ -85,7 +95,10 @@
 //     reopened, with an identity check, on their next event; on EMFILE the
 //     least recently read half is closed. Memory per file is about 1 KiB.
 //   - Lines longer than [Config.MaxLine] are cut to MaxLine bytes, counted in
-//     [Stats.LongLines], and the rest of the line is skipped.
+//     [Stats.LongLines], and the rest of the line is skipped. A line longer
+//     than the 256 KiB read buffer is gathered in one buffer of MaxLine,
+//     allocated the first time one is met and kept, so memory stays within
+//     MaxLine and the read buffer whatever the line's length.
 //   - Bytes written to a rotated-away or deleted file are read until it has
 //     been quiet for one maintenance tick; its partial last line is then
 //     passed. Compressed files (.gz, .zst) are never followed.
@@ -188,6 +201,8 @@ type Config struct {
 	// at the first start, and are not in the state file, are read from.
 	StartAt string
 	// StateFile is where identities and offsets persist; "" keeps none.
+	// In follow mode its journal, StateFile + ".journal", gets the offsets
+	// of every flush between two saves.
 	StateFile string
 	// PollInterval > 0 polls every directory at that interval instead of
 	// using inotify (NFS and other filesystems without inotify).
@@ -261,15 +276,16 @@ type Follower struct {
 
 // hooks let tests inject time, errors and faults; all are nil in production.
 type hooks struct {
-	tick       <-chan time.Time                         // replaces the maintenance ticker
-	errs       chan error                               // extra watcher errors (ErrEventOverflow)
-	open       func(path string) (*os.File, error)      // replaces the open(2) of files
-	addWatch   func(path string) error                  // replaces fsnotify's Add
-	save       func(path string, st *state.State) error // replaces state.Save
-	dropEvents atomic.Bool                              // discard fsnotify events (to test rescans)
-	statted    func(path string)                        // called in read after the fstat, before the head and data are read
-	afterTick  func()                                   // called after each tick and the drain after it
-	now        func() time.Time                         // replaces time.Now for the copy decision's wait
+	tick       <-chan time.Time                               // replaces the maintenance ticker
+	errs       chan error                                     // extra watcher errors (ErrEventOverflow)
+	open       func(path string) (*os.File, error)            // replaces the open(2) of files
+	addWatch   func(path string) error                        // replaces fsnotify's Add
+	save       func(path string, st *state.State) error       // replaces state.Save
+	dropEvents atomic.Bool                                    // discard fsnotify events (to test rescans)
+	statted    func(path string)                              // called in read after the fstat, before the head and data are read
+	afterTick  func()                                         // called after each tick and the drain after it
+	now        func() time.Time                               // replaces time.Now for the copy decision's wait
+	pread      func(fd int, b []byte, off int64) (int, error) // replaces the preads of data and tails (to tear them)
 }
 
 type reloadReq struct {

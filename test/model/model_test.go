@@ -14,10 +14,11 @@
 //
 // # kill -9
 //
-// A crash is emulated in process: the state file as it is on disk at the
-// moment of the "kill" (the last periodic save) is copied, the Follower is
-// stopped, and the copy is put back before the next start, so that the next
-// Follower starts from exactly what a SIGKILL would have left. The output is
+// A crash is emulated in process: the state file and its journal as they
+// are on disk at the moment of the "kill" (the last periodic save, and the
+// offsets journaled after each flush since) are copied, the Follower is
+// stopped, and the copies are put back before the next start, so that the
+// next Follower starts from exactly what a SIGKILL would have left. The output is
 // flushed in both cases (the Consumer's Flush precedes every checkpoint), so
 // the emulation differs from a real SIGKILL only in that it cannot lose
 // unflushed output, which the watch contract never checkpoints anyway.
@@ -29,7 +30,6 @@ package model_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -491,6 +491,13 @@ func (m *machine) apply(o op) error {
 		}
 		return m.start()
 	case opKill:
+		// The journal is read first: a save between the two reads then
+		// leaves a state file newer than the journal, which Load ignores,
+		// as it would after a kill at that moment.
+		jsnap, jmtime, err := readState(state.JournalPath(m.stateFile))
+		if err != nil {
+			return err
+		}
 		snap, mtime, err := readState(m.stateFile)
 		if err != nil {
 			return err
@@ -500,10 +507,13 @@ func (m *machine) apply(o op) error {
 		m.rec.mu.Unlock()
 		c := crash{saved: map[[2]uint64]int64{}}
 		if snap != nil {
+			st, err := loadSnapshot(snap, jsnap)
+			if err != nil {
+				return err
+			}
 			c.savedAt = mtime
-			var st state.State
-			if err := json.Unmarshal(snap, &st); err != nil {
-				return fmt.Errorf("state file on disk is not valid JSON: %w", err)
+			if st.Replayed.Records > 0 && jmtime.After(mtime) {
+				c.savedAt = jmtime
 			}
 			for _, f := range st.Files {
 				c.saved[[2]uint64{f.Dev, f.Ino}] = f.Offset
@@ -513,16 +523,45 @@ func (m *machine) apply(o op) error {
 		if err := m.stop(); err != nil {
 			return err
 		}
-		if snap == nil {
-			if err := os.Remove(m.stateFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		for _, f := range []struct {
+			path string
+			data []byte
+		}{{m.stateFile, snap}, {state.JournalPath(m.stateFile), jsnap}} {
+			if f.data == nil {
+				if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			} else if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
 				return err
 			}
-		} else if err := os.WriteFile(m.stateFile, snap, 0o600); err != nil {
-			return err
 		}
 		return m.start()
 	}
 	return fmt.Errorf("unknown op kind %d", o.Kind)
+}
+
+// loadSnapshot is what state.Load makes of a state file and its journal
+// (nil if there was none).
+func loadSnapshot(st, journal []byte) (*state.State, error) {
+	dir, err := os.MkdirTemp("", "model-snap-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(p, st, 0o600); err != nil {
+		return nil, err
+	}
+	if journal != nil {
+		if err := os.WriteFile(state.JournalPath(p), journal, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	loaded, err := state.Load(p)
+	if err != nil {
+		return nil, fmt.Errorf("state file on disk does not load: %w", err)
+	}
+	return loaded, nil
 }
 
 // readState reads the state file and its mtime through one descriptor, so

@@ -1,0 +1,225 @@
+package watch
+
+import (
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
+)
+
+// cpFile copies from to to as cp(1) does: onto an existing to it keeps its
+// inode, truncates it and writes the new content.
+func cpFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, f, string(data))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// settle lets every pending copy decision be made: a tick after pendingAge
+// on the injected clock must decide. (Retired identities expire after a
+// tick or two of injected ticks, so the clock moves first.)
+func settle(h *harness, clock *atomic.Int64) {
+	h.t.Helper()
+	clock.Add(int64(pendingAge))
+	h.tickSync()
+	h.syncNew()
+}
+
+// TestCopyEndingBeforeTheOffset covers the issue "Real rotators": copies
+// that end before the offset their original was read to, because the writer
+// appended (and logscan read) lines between the copy and the truncation, and
+// cp onto an existing copy, which truncates and refills its inode. None of
+// their content is new, so every line is passed exactly once.
+func TestCopyEndingBeforeTheOffset(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps func(t *testing.T, h *harness, log, aside string)
+	}{
+		{"copy moved in after the truncation was seen", func(t *testing.T, h *harness, log, aside string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 500))
+			h.sync()
+			cpFile(t, log, aside)
+			testutil.AppendFile(t, log, numbered(pfx, 501, 510))
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			mustRename(t, aside, log+".1")
+			testutil.AppendFile(t, log, numbered(pfx, 511, 520))
+		}},
+		{"copy moved in ends mid-line", func(t *testing.T, h *harness, log, aside string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 250))
+			h.sync() // a mark: the copy must hold one, besides the head
+			testutil.AppendFile(t, log, numbered(pfx, 251, 500))
+			h.sync()
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, aside, string(data[:len(data)-3])) // cut inside a500
+			testutil.AppendFile(t, log, numbered(pfx, 501, 510))
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			mustRename(t, aside, log+".1")
+			testutil.AppendFile(t, log, numbered(pfx, 511, 520))
+		}},
+		{"cp onto an existing copy, seen before the truncation", func(t *testing.T, h *harness, log, _ string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, log+".1")
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 101, 250))
+			h.sync()
+			cpFile(t, log, log+".1")
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 251, 260))
+		}},
+		{"cp onto an existing copy and the truncation, seen together", func(t *testing.T, h *harness, log, _ string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, log+".1")
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 101, 250))
+			h.sync()
+			release := h.rec.hold()
+			testutil.AppendFile(t, filepath.Join(h.root, "zz-hold.log"), "sync-held\n")
+			h.rec.waitEntered(t)
+			cpFile(t, log, log+".1")
+			testutil.AppendFile(t, log, numbered(pfx, 251, 255)) // read before the truncation
+			release()
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 256, 260))
+		}},
+		{"replaced while its copy decision waits", func(t *testing.T, h *harness, log, aside string) {
+			testutil.AppendFile(t, log, numbered(pfx, 1, 100))
+			h.sync()
+			cpFile(t, log, aside)
+			testutil.AppendFile(t, log, numbered(pfx, 101, 110))
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			mustRename(t, aside, log+".1") // a prefix copy: waits, as it might grow
+			h.sync()
+			testutil.AppendFile(t, log, numbered(pfx, 111, 200))
+			h.sync()
+			cpFile(t, log, log+".1") // now a whole copy of app.log
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, numbered(pfx, 201, 210))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "app.log")
+			aside := filepath.Join(t.TempDir(), "app.log.1")
+			writeFile(t, log, "")
+			var clock atomic.Int64
+			h := start(t, Config{Roots: []string{dir}}, nil, func(f *Follower) {
+				f.hooks.now = func() time.Time { return time.Unix(0, clock.Load()) }
+			})
+			tt.steps(t, h, log, aside)
+			h.sync()
+			settle(h, &clock)
+			n := 520
+			switch {
+			case tt.name[:2] == "cp":
+				n = 260
+			case tt.name[:8] == "replaced":
+				n = 210
+			}
+			got := nums(t, h.rec) // fails on a line passed twice
+			for i := 1; i <= n; i++ {
+				if _, ok := got[pfx+itoa(i)]; !ok {
+					t.Errorf("%s%d lost", pfx, i)
+				}
+			}
+			if len(got) != n {
+				t.Errorf("%d lines passed, want %d", len(got), n)
+			}
+		})
+	}
+}
+
+// pfx makes 100 lines more than the 1 KiB a copy must share.
+const pfx = "a line long enough-"
+
+func itoa(i int) string { return numbered("", i, i)[:len(numbered("", i, i))-1] }
+
+// TestCopyEndingBeforeTheOffsetAcrossRestart: the marks are saved, so a copy
+// that ends before the saved offset is recognised by the next run, in
+// follow mode and in RunOnce.
+func TestCopyEndingBeforeTheOffsetAcrossRestart(t *testing.T) {
+	for _, follow := range []bool{true, false} {
+		name := "RunOnce"
+		if follow {
+			name = "follow"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			aside := filepath.Join(t.TempDir(), "app.log.1")
+			writeFile(t, log, "")
+			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
+			h := start(t, cfg, nil)
+			testutil.AppendFile(t, log, numbered(pfx, 1, 500))
+			h.sync()
+			cpFile(t, log, aside)
+			testutil.AppendFile(t, log, numbered(pfx, 501, 510))
+			h.sync()
+			h.stop()
+			if r := savedRecord(t, stateFile, log); len(r.Marks) < 2 {
+				t.Fatalf("saved %d marks, want the read boundaries: %+v", len(r.Marks), r)
+			}
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			mustRename(t, aside, log+".1")
+			testutil.AppendFile(t, log, numbered("b", 1, 10))
+			rec := newRecorder()
+			if follow {
+				var clock atomic.Int64
+				h2 := start(t, cfg, rec, func(f *Follower) {
+					f.hooks.now = func() time.Time { return time.Unix(0, clock.Load()) }
+				})
+				settle(h2, &clock)
+			} else {
+				runOnce(t, cfg, rec)
+			}
+			wantLines(t, h.rec.lines(), linesOf(numbered(pfx, 1, 510)))
+			wantLines(t, rec.lines(), linesOf(numbered("b", 1, 10)))
+		})
+	}
+}
