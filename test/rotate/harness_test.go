@@ -75,7 +75,7 @@ type follower struct {
 // JSON diagnostics on stderr, and waits until it follows.
 func startLogscan(t *testing.T, args ...string) *follower {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--follow", "--json", "--log-format", "json"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--follow", "--json", "--log-format", "json", "-e", ""}, args...)...)
 	cmd.Env = cleanEnv()
 	started := time.Now()
 	return &follower{Proc: testutil.StartFollowing(t, cmd), started: started}

@@ -39,7 +39,7 @@
 // steps the tree is read too, and a line seen there once counts as on disk.
 //
 // Repro tests for the deterministic cases (and one loss this suite
-// found) are in repro_test.go; they skip unless LOGSCAN_REPRO=1.
+// found) are in repro_test.go, regression tests since the fix.
 package rotate_test
 
 import (
@@ -80,7 +80,7 @@ func TestMain(m *testing.M) {
 
 // cleanEnv is the environment without LOGSCAN_* variables: logscan reads
 // every LOGSCAN_<KEY> as a config key, and this package's own knobs
-// (LOGSCAN_ROTATE_*, LOGSCAN_REPRO) are not its keys.
+// (LOGSCAN_ROTATE_*) are not its keys.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
