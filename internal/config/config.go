@@ -4,7 +4,14 @@
 // an error names the key (or flag, or variable) and the value at fault.
 //
 // Unknown keys are errors, not warnings: a typo such as `rule:` for `rules:`
-// would otherwise silently run with no rules at all.
+// would otherwise silently run with no rules at all. (Unknown LOGSCAN_*
+// variables are warnings: Kubernetes injects some into every pod.)
+//
+// Config carries every setting that shapes a run, grep's output flags
+// included, and CheckMode refuses those that cannot work in the run's mode;
+// so the one pipeline is built from a Config alone, at a start and at a
+// reload alike. The package reads the config file it is named and the
+// environment and flags it is given; it opens no log file and no other path.
 package config
 
 import (
