@@ -30,15 +30,7 @@ func makeTree(t *testing.T) string {
 		"bin/core.bin":           "ERROR\x00binary",
 		"ctx.log":                "c1\nc2\nERROR one\nc4\nc5\nc6\nc7\nERROR two\nc9\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write([]byte("old ERROR rotated away\nold info\n"))
@@ -55,6 +47,20 @@ func makeTree(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
+}
+
+// writeTree writes files (path below root → content) under root.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 type cliResult struct {

@@ -128,15 +128,7 @@ func TestGrepHabits(t *testing.T) {
 		"words.log": "errors\nerr\nan err here\nterror\n",
 		"utf8.log":  "école cole\ncole\nécoles\nnaïve café\ncafé-crème\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	pats := filepath.Join(t.TempDir(), "patterns")
 	if err := os.WriteFile(pats, []byte("FATAL\nerr\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -36,15 +36,7 @@ func modeTree(t *testing.T) string {
 		"sub/empty.log":    "",
 		"brackets [x].txt": "literal [x] here\nERROR bracketed name\n",
 	}
-	for name, body := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	if _, err := zw.Write([]byte("old ERROR rotated\nold info\nERROR two old\n")); err != nil {
