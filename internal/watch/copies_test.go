@@ -223,3 +223,60 @@ func TestCopyEndingBeforeTheOffsetAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyKeepsItsPositionAcrossRestart: a copy that took over its
+// original's position when the original was truncated (copytruncate seen
+// live) is saved at that position, so neither a clean restart nor a kill
+// -9 reads it again. It used to be saved where it last moved as a shadow,
+// when the truncation and the rest of the copy came in one batch and the
+// copy ended where the original had been read to (the restart-kill
+// scenario of test/rotate: 1,600 lines again).
+func TestCopyKeepsItsPositionAcrossRestart(t *testing.T) {
+	for _, kill := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean stop", true: "kill -9"}[kill], func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			writeFile(t, log, "")
+			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
+			h := start(t, cfg, nil)
+			all := numbered(pfx, 1, 100)
+			testutil.AppendFile(t, log, all)
+			h.sync()
+			writeFile(t, log+".1", all[:len(all)/2]) // a copy being written: a shadow of app.log
+			h.sync()
+			release := h.rec.hold()
+			testutil.AppendFile(t, filepath.Join(h.root, "zz-hold.log"), "sync-held\n")
+			h.rec.waitEntered(t)
+			// In one batch, app.log first: an event on it (a truncation to
+			// its size changes nothing), the rest of the copy, and the
+			// truncation.
+			if err := os.Truncate(log, int64(len(all))); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log+".1", all[len(all)/2:])
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			release()
+			h.sync()
+			var snap snapshot
+			if kill {
+				snap = takeSnapshot(t, stateFile)
+			}
+			h.stop()
+			if kill {
+				snap.restore(t, stateFile)
+			}
+			if r := savedRecord(t, stateFile, log+".1"); r.Offset != int64(len(all)) {
+				t.Errorf("app.log.1 saved at %d, want %d (its end: all of it was read through app.log)", r.Offset, len(all))
+			}
+			h2 := start(t, cfg, nil)
+			h2.syncN = 100
+			testutil.AppendFile(t, log, numbered(pfx, 101, 105))
+			h2.sync()
+			wantLines(t, h.rec.lines(), linesOf(all))
+			wantLines(t, h2.rec.lines(), linesOf(numbered(pfx, 101, 105)))
+		})
+	}
+}

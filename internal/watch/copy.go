@@ -238,6 +238,7 @@ func (l *loop) unlinkShadows(o *tracked, pos *position) {
 		if pos != nil && pos.offset > s.offset {
 			s.position = *pos
 			s.clamp = true
+			l.touch(s) // committed with the flush of what o passed up to pos
 		}
 		l.markDirty(s)
 	}
