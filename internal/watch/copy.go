@@ -2,6 +2,7 @@ package watch
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"github.com/logscan/logscan/internal/state"
@@ -39,6 +40,41 @@ func (l *loop) retireFingerprint(fp fingerprint) {
 		l.retired = l.retired[:len(l.retired)-1]
 	}
 	l.retired = append(l.retired, fp)
+	if l.journal != nil && fp.offset >= headMax {
+		// A copy of it found after a kill -9 must still be known as one.
+		l.jretired = append(l.jretired, fp.record())
+	}
+}
+
+// record is the state record of fp, for State.Retired.
+func (fp *fingerprint) record() state.File {
+	hl, hc := fp.headLen, fp.headCRC
+	if fp.head != nil {
+		hl, hc = len(fp.head), state.Checksum(fp.head)
+	}
+	return state.File{
+		Path: fp.path, Dev: fp.key.dev, Ino: fp.key.ino,
+		Offset: fp.offset, TailLen: fp.tailLen, TailCRC: fp.tailCRC, Skipping: fp.skipping,
+		Line: fp.line, Declined: fp.declined, Marks: fp.marks.appendTo(nil, fp.offset),
+		HeadLen: hl, HeadCRC: hc,
+	}
+}
+
+// maxSavedRetired bounds the retired identities a save keeps: the newest,
+// which are what a copy found just after a restart can be of.
+const maxSavedRetired = 128
+
+// retiredRecords are the newest retired identities a copy could be
+// recognised by (at least 1 KiB read), for the state file.
+func (l *loop) retiredRecords() []state.File {
+	var out []state.File
+	for i := len(l.retired) - 1; i >= 0 && len(out) < maxSavedRetired; i-- {
+		if fp := &l.retired[i]; fp.offset >= headMax {
+			out = append(out, fp.record())
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // copyVerdict is what tryCopy makes of a new file against one fingerprint.

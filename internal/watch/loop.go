@@ -88,9 +88,10 @@ type loop struct {
 	limitNew int // directories that hit the watch limit since it was last logged
 	saveErr  string
 
-	journal *state.Journal // offsets after each flush, between saves (follow mode)
-	jrecs   []state.File   // the journal's records of one flush, reused
-	jerr    string         // last journal error logged, to log each once
+	journal  *state.Journal // offsets after each flush, between saves (follow mode)
+	jrecs    []state.File   // the journal's records of one flush, reused
+	jretired []state.File   // identities retired since the last flush, to journal with it
+	jerr     string         // last journal error logged, to log each once
 }
 
 func newLoop(f *Follower, follow bool) *loop {

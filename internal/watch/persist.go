@@ -21,7 +21,7 @@ func (l *loop) resume(t *tracked) {
 	}
 	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
 		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
-		l.retired = append(l.retired, recordFingerprint(*rec))
+		l.retireFingerprint(recordFingerprint(*rec))
 		t.fresh = true
 		t.rotated = false // a new file: its partial last line waits for its newline
 		return
@@ -130,13 +130,16 @@ func (l *loop) loadState() {
 	for _, f := range st.Files {
 		l.saved[fileKey{f.Dev, f.Ino}] = f
 	}
+	for _, f := range st.Retired {
+		l.retireFingerprint(recordFingerprint(f))
+	}
 }
 
 // save writes the checkpointed offsets, under a new generation, and then
 // starts the journal afresh for them; a failure is logged and counted and
 // following goes on (the journal, if any, still continues the last save).
 func (l *loop) save() {
-	st := &state.State{Files: make([]state.File, 0, len(l.byKey)), Generation: newGeneration()}
+	st := &state.State{Files: make([]state.File, 0, len(l.byKey)), Generation: newGeneration(), Retired: l.retiredRecords()}
 	for _, t := range l.byKey {
 		var rec state.File
 		if l.recordOf(t, &rec) {
