@@ -47,6 +47,10 @@ type tracked struct {
 	file *os.File
 	fd   int
 
+	naming naming  // how its name leads to it (lifecycle.go)
+	stage  stage   // how its content is decided on
+	next   placing // how the next read puts its offset in place
+
 	position           // read so far (handed to the Consumer)
 	committed position // flushed, and so safe to save
 	head      []byte   // first min(size, 1 KiB) bytes
@@ -56,29 +60,23 @@ type tracked struct {
 	tickSize int64 // size at the previous tick, for "quiet" detection
 	seen     uint64
 	readSeq  uint64
-	resume   *state.File // state record to verify before resuming
+	resume   *state.File // the record to verify, while verifying
 
 	idleTicks    int
 	pendingSince time.Time // a possible copy still being written
 	pendingSize  int64     // its size then: a prefix copy must not grow while it waits
 	openErr      string    // last open error logged, to log each once
 
-	dirty, touched, removed bool
-	detached                bool // its name no longer leads to it
-	rotated                 bool // renamed or replaced: drain, flush the partial line when quiet
-	gone                    bool // deleted (no links left)
-	fresh                   bool // appeared while running: a copy of content already read?
-	seekEnd                 bool // start at the last newline before offset
-	place                   bool // all before offset was passed (through a copy's original): fingerprint it there
-	finalize                bool // quiet since the last tick: flush the partial line
-	held                    bool // the last read ended in a partial line, waiting for its newline or a quiet tick
-	tickRead                bool // this read is a tick's: a held partial line is passed if the size did not change
-	openFailed              bool
-	noWait                  bool // decide copies at once (RunOnce)
-	clamp                   bool // a former copy: an offset past its end means "all read"
-	ended                   bool // RunOnce: queued for FileEnd
+	dirty, touched bool // queued in l.dirty, l.touched
+	gone           bool // deleted (no links left)
+	finalize       bool // quiet since the last tick: pass the partial line
+	held           bool // the last read ended in a partial line, waiting for its newline or a quiet tick
+	tickRead       bool // this read is a tick's: a held partial line is passed if the size did not change
+	openFailed     bool
+	noWait         bool // decide copies at once (RunOnce)
+	ended          bool // RunOnce: queued for FileEnd
 
-	shadowOf *tracked   // the live original this file is a copy of
+	shadowOf *tracked   // the live original this file is a copy of, while shadowing
 	shadows  []*tracked // copies of this file
 }
 
@@ -86,7 +84,7 @@ func (t *tracked) fileID() File { return File{Path: t.path, Dev: t.key.dev, Ino:
 
 // openFile opens t by its name and checks that the name still leads to it.
 func (l *loop) openFile(t *tracked) bool {
-	if t.detached {
+	if t.naming == detached {
 		return false
 	}
 	open := l.f.hooks.open
@@ -147,7 +145,7 @@ func (l *loop) closeFile(t *tracked) {
 func (l *loop) shed(except *tracked) {
 	var open []*tracked
 	for _, t := range l.byKey {
-		if t.file != nil && t != except && !t.detached && !t.gone {
+		if t.file != nil && t != except && t.naming != detached && !t.gone {
 			open = append(open, t)
 		}
 	}

@@ -28,7 +28,7 @@ func (l *loop) journalCommit() {
 	}
 	recs := l.jrecs[:0]
 	for _, t := range l.touched {
-		if t.removed {
+		if t.naming == forgotten {
 			continue // forgotten: the next save has no record of it either
 		}
 		recs = growRecs(recs)

@@ -336,7 +336,7 @@ func (l *loop) watchError(err error) {
 }
 
 func (l *loop) markDirty(t *tracked) {
-	if !t.dirty && !t.removed {
+	if !t.dirty && t.naming != forgotten {
 		t.dirty = true
 		l.dirty = append(l.dirty, t)
 	}
@@ -371,7 +371,7 @@ func (l *loop) drainPlain() error {
 	for i := 0; i < len(l.dirty); i++ {
 		t := l.dirty[i]
 		t.dirty = false
-		if t.removed {
+		if t.naming == forgotten {
 			continue
 		}
 		// A tick's read of a held partial line must not keep open what
@@ -388,10 +388,10 @@ func (l *loop) drainPlain() error {
 		if t.finalize {
 			t.finalize = false
 			t.tickSize = -1
-			if t.detached || t.gone {
+			if t.naming == detached || t.gone {
 				l.forget(t, true)
 			} else {
-				t.rotated = false
+				t.settle()
 			}
 		}
 	}
@@ -430,10 +430,10 @@ func (l *loop) forget(t *tracked, retire bool) {
 	if l.byKey[t.key] == t {
 		delete(l.byKey, t.key)
 	}
-	if !t.detached && l.byPath[t.path] == t {
+	if t.naming != detached && l.byPath[t.path] == t {
 		delete(l.byPath, t.path)
 	}
-	t.removed = true
+	t.drop()
 	l.changed = true
 	l.st.FilesWatched.Store(int64(len(l.byKey)))
 }

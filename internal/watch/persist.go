@@ -13,19 +13,17 @@ import (
 // too (read from the start, unless it is a copy of content already read).
 func (l *loop) resume(t *tracked) {
 	rec := t.resume
-	t.resume = nil
 	if rec.HeadLen == 0 {
-		t.fresh = true
-		t.rotated = false
+		t.verified(false)
 		return
 	}
 	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
 		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
 		l.retireFingerprint(recordFingerprint(*rec))
-		t.fresh = true
-		t.rotated = false // a new file: its partial last line waits for its newline
+		t.verified(false) // a new file: its partial last line waits for its newline
 		return
 	}
+	t.verified(true)
 	t.position = recordPosition(*rec)
 	t.committed = t.position
 }
@@ -35,11 +33,11 @@ func (l *loop) resume(t *tracked) {
 // position is trusted only if its head still matches (and, as before every
 // read, the bytes before the offset).
 func (l *loop) recheck(t *tracked) {
-	if t.resume != nil || t.fresh || t.seekEnd || t.place || t.shadowOf != nil {
+	if t.stage != reading || t.next == atEnd || t.next == exactly {
 		return // its position is decided from the file's content anyway
 	}
 	rec := t.record()
-	t.resume = &rec
+	t.verify(&rec)
 	t.position, t.committed = position{}, position{}
 	t.head = t.head[:0]
 }
@@ -70,13 +68,13 @@ func (t *tracked) recordInto(rec *state.File) {
 // its key. A deleted one can never be found again.
 func (l *loop) recordOf(t *tracked, rec *state.File) bool {
 	switch {
-	case t.gone || t.fresh && t.committed.offset == 0:
+	case t.gone || t.stage == deciding && t.committed.offset == 0:
 		return false
-	case t.resume != nil:
+	case t.stage == verifying:
 		*rec = *t.resume
 		rec.Path = t.path
 		return true
-	case t.seekEnd || t.place || t.shadowOf != nil:
+	case t.next == atEnd || t.next == exactly || t.stage == shadowing:
 		return false
 	}
 	t.recordInto(rec)

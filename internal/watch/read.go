@@ -15,7 +15,7 @@ func (l *loop) read(t *tracked) error {
 	tickRead := t.tickRead
 	t.tickRead = false
 	if t.file == nil {
-		if t.detached {
+		if t.naming == detached {
 			// No descriptor to drain it through. It is kept (and saved)
 			// until the next tick, so that the new name of a rename, whose
 			// event may come in a later batch, finds it by its key.
@@ -43,7 +43,7 @@ func (l *loop) read(t *tracked) error {
 	}
 	t.mtime = time.Unix(l.stat.Mtim.Unix())
 	l.ensureBuf()
-	if t.fresh {
+	if t.stage == deciding {
 		// Not decided yet, and it may have been replaced meanwhile (cp
 		// onto it again): the decision is on what it holds now.
 		t.head = t.head[:0]
@@ -51,43 +51,37 @@ func (l *loop) read(t *tracked) error {
 	if !l.loadHead(t, size) {
 		return nil
 	}
-	if t.resume != nil {
+	if t.stage == verifying {
 		l.resume(t)
 	}
-	if t.fresh {
+	if t.stage == deciding {
 		if wait := l.decideCopy(t, size); wait {
 			return nil
 		}
 	}
-	if t.shadowOf != nil {
-		if o := t.shadowOf; o.removed || o.detached {
-			t.shadowOf = nil
+	if t.stage == shadowing {
+		if o := t.shadowOf; o.naming == forgotten || o.naming == detached {
+			t.unshadow()
 		} else {
 			l.syncShadow(t, size)
 		}
 	}
-	if t.clamp {
-		t.clamp = false
-		if size < t.offset {
-			// Everything in the copy was passed through its original.
-			t.offset = size
-			t.line = 0
-			t.place = true
-		}
+	next := t.next
+	t.placeNext(placed)
+	if next == clampEnd && size < t.offset {
+		// Everything in the copy was passed through its original.
+		t.offset = size
+		t.line = 0
+		next = exactly
 	}
-	if t.place {
-		t.place = false
-		if !l.placeAt(t, t.offset) {
-			return nil
-		}
+	if next == exactly && !l.placeAt(t, t.offset) {
+		return nil
 	}
-	fromEnd := t.seekEnd
-	if t.seekEnd {
-		if !l.seekToEnd(t, size) {
-			return nil
-		}
+	fromEnd := next == atEnd
+	if fromEnd && !l.seekToEnd(t, size) {
+		return nil
 	}
-	if t.shadowOf != nil {
+	if t.stage == shadowing {
 		return nil // its content is read through the original
 	}
 	if size < t.offset {
@@ -313,7 +307,7 @@ func (l *loop) truncated(t *tracked, size int64) {
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
 	t.position = position{line: 1} // new content: numbered, and decided on again
 	t.held, t.tickSize = false, -1
-	t.fresh, t.pendingSince = true, time.Time{}
+	t.decide()
 	l.dropLong(t)
 	t.head = t.head[:0]
 	l.loadHead(t, size)
@@ -328,7 +322,6 @@ func (l *loop) truncated(t *tracked, size int64) {
 // come from one pread, so a truncate and refill in between cannot pair a
 // line boundary of the old content with the bytes of the new.
 func (l *loop) seekToEnd(t *tracked, size int64) bool {
-	t.seekEnd = false
 	was := t.offset
 	end := min(t.offset, size)
 	start := max(0, end-2*tailMax)

@@ -41,7 +41,7 @@ func (l *loop) tick() {
 	var lag, deleted int64
 	for _, t := range l.byKey {
 		switch {
-		case t.file != nil && (t.detached || t.gone || t.rotated):
+		case t.file != nil && (t.draining() || t.gone):
 			size, ok := l.fstatSize(t)
 			if !ok {
 				continue
@@ -51,7 +51,7 @@ func (l *loop) tick() {
 			}
 			t.tickSize = size
 			l.markDirty(t)
-		case t.held && !t.detached:
+		case t.held && t.naming != detached:
 			// Its last line has no newline yet: the tick's read passes it
 			// if the file has not grown since the previous tick, and with
 			// the descriptor closed (after the initial walk) it reopens it.
@@ -59,16 +59,16 @@ func (l *loop) tick() {
 			l.markDirty(t)
 		case t.file != nil:
 			t.idleTicks++
-			if t.idleTicks >= idle && !t.fresh {
+			if t.idleTicks >= idle && t.stage != deciding {
 				l.closeFile(t)
 			}
-		case t.detached:
+		case t.naming == detached:
 			l.forget(t, true)
 			continue
 		case t.openFailed:
 			l.markDirty(t)
 		}
-		if t.fresh && !t.pendingSince.IsZero() {
+		if t.stage == deciding && !t.pendingSince.IsZero() {
 			l.markDirty(t) // re-decide: copy or new
 		}
 		if t.size > t.offset {
