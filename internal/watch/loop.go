@@ -19,20 +19,49 @@ type fileKey struct{ dev, ino uint64 }
 
 // loop is the state owned by the goroutine running Run or RunOnce; nothing
 // in it is touched from any other goroutine.
+//
+// # Model
+//
+// The loop waits for something to happen (a batch of fsnotify events, a
+// maintenance tick, a watcher error, a reload), records what it means
+// (handle: which files are dirty, which names to look at), and then drains:
+// it reads every dirty file to its end, calls the Consumer's Flush once,
+// and commits (each file's committed position becomes what was read, and,
+// in follow mode, is journaled). So one batch is one read of each file, one
+// Flush and one checkpoint, however many events named a file.
+//
+// A tracked file goes through the lifecycle in lifecycle.go: its naming
+// (attached, moved, detached, forgotten) follows renames and deletions; its
+// stage (verifying a saved record, deciding whether new content is a copy,
+// shadowing a live original, reading) says what its bytes are; its placing
+// says how the next read puts the offset. position is what was passed to
+// the Consumer, committed what a Flush covered, and only committed is
+// saved.
+//
+// Identity is (device, inode), trusted only while a descriptor is held;
+// otherwise, and across restarts, the head fingerprint and the tail CRC
+// before the offset decide. Content already read whose file is gone or was
+// truncated is kept as a retired fingerprint for a while (and saved), so
+// that a copy of it (app.log.1) is recognised instead of read again.
+//
+// The tick is the slow path: polling, draining rotated files until they are
+// quiet, passing held partial lines of quiet files, closing idle
+// descriptors, expiring retired identities, retrying failures, saving the
+// state file and starting its journal afresh.
 type loop struct {
 	f       *Follower
-	cfg     Config
-	follow  bool
+	cfg     Config // the current config (Reload replaces it)
+	follow  bool   // Run (true) or RunOnce
 	log     zerolog.Logger
-	st      *Stats
-	watcher *fsnotify.Watcher
+	st      *Stats            // the Follower's counters, updated as things happen
+	watcher *fsnotify.Watcher // nil when polling every directory
 
-	byPath map[string]*tracked // attached files by their current name
-	byKey  map[fileKey]*tracked
-	dirs   map[string]bool // directory → true: inotify watch, false: polled
+	byPath map[string]*tracked  // attached and moved files by their current name
+	byKey  map[fileKey]*tracked // every tracked file, detached ones too, by identity
+	dirs   map[string]bool      // directory → true: inotify watch, false: polled
 
-	rootDirs  []string
-	rootFiles map[string]bool
+	rootDirs  []string        // the roots that are directories, followed recursively
+	rootFiles map[string]bool // the roots that are files, followed through their parent's watch
 	missing   map[string]bool // roots that do not exist yet
 
 	saved     map[fileKey]state.File // state records not yet matched to a file
@@ -43,49 +72,51 @@ type loop struct {
 	retired   []fingerprint          // identities of content already read, for copy detection
 	cTracked  bool                   // the state file tracked compressed files
 
-	cfiles    map[fileKey]*cfile // compressed files
-	cByPath   map[string]*cfile
-	cqueue    []*cfile // to read in this drain
-	cwaiting  []*cfile // new while running: read once quiet for a tick
-	cdetached []*cfile
-	ctouched  []*cfile
-	ccands    []ccand
-	opener    *input.Opener
-	sp        *scan.Splitter
-	cs        cstream
-	creplay   replay
-	cskip     replay
-	ccount    counter
-	chead     []byte // decompressed head of the compressed file being read
-	ctail     []byte // the bytes before its offset
+	// Compressed files (compressed.go, cread.go): read once each, through
+	// one decoder and one splitter reused for all of them.
+	cfiles    map[fileKey]*cfile // compressed files by identity
+	cByPath   map[string]*cfile  // and by current name
+	cqueue    []*cfile           // to read in this drain
+	cwaiting  []*cfile           // new while running: read once quiet for a tick
+	cdetached []*cfile           // whose name went away: forgotten at the next tick unless found again
+	ctouched  []*cfile           // positions moved since the last commit
+	ccands    []ccand            // fingerprints a compressed file may continue, reused
+	opener    *input.Opener      // opens and decompresses
+	sp        *scan.Splitter     // splits decompressed content into lines
+	cs        cstream            // the decompressed stream being read
+	creplay   replay             // replays the head already read in front of the stream
+	cskip     replay             // replays what followed the rest of a skipped line
+	ccount    counter            // counts what the splitter consumed
+	chead     []byte             // decompressed head of the compressed file being read
+	ctail     []byte             // the bytes before its offset
 
-	dirty   []*tracked
-	touched []*tracked
-	emitted bool
-	ends    []endRef // RunOnce: files read, in order, for FileEnd
+	dirty   []*tracked // files to read in this drain, in the order they were marked
+	touched []*tracked // files whose position moved since the last commit
+	emitted bool       // the Consumer got something since the last Flush
+	ends    []endRef   // RunOnce: files read, in order, for FileEnd
 
-	buf     []byte
+	buf     []byte // the read buffer: the tail before the offset, then dataCap bytes
 	tbuf    []byte // the tail checked again after a read (tailStill)
-	dataCap int
+	dataCap int    // min(256 KiB, MaxLine+1); a longer line goes to long
 	// long gathers a line longer than buf (readLong); longOf is the file
 	// whose held line it holds, longN bytes of it from longStart.
 	long      []byte
 	longOf    *tracked
 	longStart int64
 	longN     int
-	stat      syscall.Stat_t
-	gen       uint64 // rescan generation, to find files that vanished
+	stat      syscall.Stat_t // fstat's result, reused
+	gen       uint64         // rescan generation, to find files that vanished
 
-	open     int // descriptors held
-	readSeq  uint64
-	changed  bool
-	ticks    int
-	lastSave int
-	lastPoll int
-	every    time.Duration // current tick interval
-	ticker   *time.Ticker
-	limitNew int // directories that hit the watch limit since it was last logged
-	saveErr  string
+	open     int           // descriptors held
+	readSeq  uint64        // counts reads, to close the least recently read on EMFILE
+	changed  bool          // something to save since the last save
+	ticks    int           // ticks so far
+	lastSave int           // the tick of the last save
+	lastPoll int           // the tick of the last poll of unwatched directories
+	every    time.Duration // current tick interval (0 with injected ticks)
+	ticker   *time.Ticker  // nil with injected ticks
+	limitNew int           // directories that hit the watch limit since it was last logged
+	saveErr  string        // last save error logged, to log each once
 
 	journal  *state.Journal // offsets after each flush, between saves (follow mode)
 	jrecs    []state.File   // the journal's records of one flush, reused
@@ -113,7 +144,7 @@ func newLoop(f *Follower, follow bool) *loop {
 const (
 	headMax    = 1 << 10   // bytes in the head fingerprint
 	tailMax    = 1 << 10   // bytes before the offset checked before each read
-	bufData    = 256 << 10 // initial data capacity of the read buffer
+	bufData    = 256 << 10 // data capacity of the read buffer
 	maxBatch   = 4096      // events handled before the files are read
 	retireKeep = 4096      // retired identities kept for copy detection
 	retireAge  = 60 * time.Second
