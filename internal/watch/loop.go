@@ -151,7 +151,9 @@ const (
 	pendingAge = 2 * time.Second // how long a possible copy in progress may wait
 )
 
-func (l *loop) run(ctx context.Context) error {
+// begin loads the state, watches and walks the roots and reads what is
+// there (the initial read), then saves, and signals Ready.
+func (l *loop) begin() error {
 	l.loadState()
 	if l.cfg.PollInterval == 0 {
 		w, err := fsnotify.NewBufferedWatcher(maxBatch)
@@ -177,7 +179,11 @@ func (l *loop) run(ctx context.Context) error {
 		l.save()
 	}
 	l.f.readyOne.Do(func() { close(l.f.ready) })
-	if err != nil {
+	return err
+}
+
+func (l *loop) run(ctx context.Context) error {
+	if err := l.begin(); err != nil {
 		return l.shutdown(err)
 	}
 

@@ -66,19 +66,8 @@ func (l *loop) read(t *tracked) error {
 			l.syncShadow(t, size)
 		}
 	}
-	next := t.next
-	t.placeNext(placed)
-	if next == clampEnd && size < t.offset {
-		// Everything in the copy was passed through its original.
-		t.offset = size
-		t.line = 0
-		next = exactly
-	}
-	if next == exactly && !l.placeAt(t, t.offset) {
-		return nil
-	}
-	fromEnd := next == atEnd
-	if fromEnd && !l.seekToEnd(t, size) {
+	fromEnd, ok := l.placeOffset(t, size)
+	if !ok {
 		return nil
 	}
 	if t.stage == shadowing {
@@ -102,6 +91,27 @@ func (l *loop) read(t *tracked) error {
 	// its file is quiet.
 	hold := fromEnd || l.follow && !l.initial && !t.finalize
 	return l.readLines(t, hold)
+}
+
+// placeOffset puts t's offset in place as its placing says, and reports
+// whether it was placed at the end (a start at the end); false means a read
+// error, logged.
+func (l *loop) placeOffset(t *tracked, size int64) (fromEnd, ok bool) {
+	next := t.next
+	t.placeNext(placed)
+	if next == clampEnd && size < t.offset {
+		// Everything in the copy was passed through its original.
+		t.offset = size
+		t.line = 0
+		next = exactly
+	}
+	if next == exactly && !l.placeAt(t, t.offset) {
+		return false, false
+	}
+	if next == atEnd {
+		return true, l.seekToEnd(t, size)
+	}
+	return false, true
 }
 
 // readLines reads t from its offset to its end, checking the bytes before

@@ -37,47 +37,7 @@ func (l *loop) polled() int {
 // are quiet, closing idle descriptors, retrying what failed, and saving.
 func (l *loop) tick() {
 	l.ticks++
-	idle := l.ticksFor(l.cfg.IdleClose)
-	var lag, deleted int64
-	for _, t := range l.byKey {
-		switch {
-		case t.file != nil && (t.draining() || t.gone):
-			size, ok := l.fstatSize(t)
-			if !ok {
-				continue
-			}
-			if size == t.tickSize {
-				t.finalize = true
-			}
-			t.tickSize = size
-			l.markDirty(t)
-		case t.held && t.naming != detached:
-			// Its last line has no newline yet: the tick's read passes it
-			// if the file has not grown since the previous tick, and with
-			// the descriptor closed (after the initial walk) it reopens it.
-			t.tickRead = true
-			l.markDirty(t)
-		case t.file != nil:
-			t.idleTicks++
-			if t.idleTicks >= idle && t.stage != deciding {
-				l.closeFile(t)
-			}
-		case t.naming == detached:
-			l.forget(t, true)
-			continue
-		case t.openFailed:
-			l.markDirty(t)
-		}
-		if t.stage == deciding && !t.pendingSince.IsZero() {
-			l.markDirty(t) // re-decide: copy or new
-		}
-		if t.size > t.offset {
-			lag += t.size - t.offset
-		}
-		if t.gone && t.file != nil {
-			deleted += t.size
-		}
-	}
+	lag, deleted := l.tickFiles()
 	l.st.LagBytes.Store(lag)
 	l.st.DeletedOpenBytes.Store(deleted)
 
@@ -118,4 +78,53 @@ func (l *loop) tick() {
 		l.lastSave = l.ticks
 		l.save()
 	}
+}
+
+// tickFiles is the tick's work on each plain file: a rotated one is read
+// until quiet, a held partial line read again to see whether its file is
+// quiet, an idle descriptor closed, a detached file without one forgotten,
+// a failed open or a pending copy decision retried. It returns the bytes
+// not read yet and those of deleted files still open.
+func (l *loop) tickFiles() (lag, deleted int64) {
+	idle := l.ticksFor(l.cfg.IdleClose)
+	for _, t := range l.byKey {
+		switch {
+		case t.file != nil && (t.draining() || t.gone):
+			size, ok := l.fstatSize(t)
+			if !ok {
+				continue
+			}
+			if size == t.tickSize {
+				t.finalize = true
+			}
+			t.tickSize = size
+			l.markDirty(t)
+		case t.held && t.naming != detached:
+			// Its last line has no newline yet: the tick's read passes it
+			// if the file has not grown since the previous tick, and with
+			// the descriptor closed (after the initial walk) it reopens it.
+			t.tickRead = true
+			l.markDirty(t)
+		case t.file != nil:
+			t.idleTicks++
+			if t.idleTicks >= idle && t.stage != deciding {
+				l.closeFile(t)
+			}
+		case t.naming == detached:
+			l.forget(t, true)
+			continue
+		case t.openFailed:
+			l.markDirty(t)
+		}
+		if t.stage == deciding && !t.pendingSince.IsZero() {
+			l.markDirty(t) // re-decide: copy or new
+		}
+		if t.size > t.offset {
+			lag += t.size - t.offset
+		}
+		if t.gone && t.file != nil {
+			deleted += t.size
+		}
+	}
+	return lag, deleted
 }
