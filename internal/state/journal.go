@@ -15,7 +15,7 @@ import (
 // those 12 bytes; then records, each a little-endian uint32 payload length,
 // the CRC-32C of the payload, and the payload: one File as varints (dev,
 // ino, offset, head length and CRC, tail length and CRC, line, flags,
-// marks, path). A record cut short or damaged (a crash in the middle of a
+// marks, path). A flag marks a record of State.Retired. A record cut short or damaged (a crash in the middle of a
 // write, a power loss) ends the replay there; the records before it stand.
 
 const (
@@ -29,6 +29,7 @@ const (
 	flagDeclined
 	flagCompressed
 	flagDone
+	flagRetired
 )
 
 // JournalPath is where the journal of the state file at path is kept.
@@ -81,17 +82,20 @@ func (j *Journal) Reset(gen uint64) error {
 	return nil
 }
 
-// Append writes a record for each of files, in one write(2) and without
-// fsync: what a killed process wrote stays in the page cache.
-func (j *Journal) Append(files []File) error {
+// Append writes a record for each of files, and of retired (for
+// State.Retired), in one write(2) and without fsync: what a killed process
+// wrote stays in the page cache.
+func (j *Journal) Append(files, retired []File) error {
 	b := j.buf[:0]
-	for i := range files {
-		start := len(b)
-		b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // length and CRC, filled in below
-		b = appendFile(b, &files[i])
-		payload := b[start+8:]
-		binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
-		binary.LittleEndian.PutUint32(b[start+4:], Checksum(payload))
+	for k, list := range [2][]File{files, retired} {
+		for i := range list {
+			start := len(b)
+			b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // length and CRC, filled in below
+			b = appendFile(b, &list[i], k == 1)
+			payload := b[start+8:]
+			binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
+			binary.LittleEndian.PutUint32(b[start+4:], Checksum(payload))
+		}
 	}
 	j.buf = b
 	if _, err := j.f.Write(b); err != nil {
@@ -103,7 +107,7 @@ func (j *Journal) Append(files []File) error {
 // Close closes the journal's file.
 func (j *Journal) Close() error { return j.f.Close() }
 
-func appendFile(b []byte, f *File) []byte {
+func appendFile(b []byte, f *File, retired bool) []byte {
 	b = binary.AppendUvarint(b, f.Dev)
 	b = binary.AppendUvarint(b, f.Ino)
 	b = binary.AppendVarint(b, f.Offset)
@@ -124,6 +128,9 @@ func appendFile(b []byte, f *File) []byte {
 	}
 	if f.Done {
 		flags |= flagDone
+	}
+	if retired {
+		flags |= flagRetired
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(f.Marks)))
@@ -193,9 +200,8 @@ func (d *decoder) length() int {
 	return int(n)
 }
 
-func decodeFile(p []byte) (File, error) {
+func decodeFile(p []byte) (f File, retired bool, err error) {
 	d := &decoder{b: p}
-	var f File
 	f.Dev, f.Ino, f.Offset = d.uvarint(), d.uvarint(), d.varint()
 	f.HeadLen, f.HeadCRC = int(d.varint()), d.u32()
 	f.TailLen, f.TailCRC = int(d.varint()), d.u32()
@@ -203,6 +209,7 @@ func decodeFile(p []byte) (File, error) {
 	flags := d.byte()
 	f.Skipping, f.Declined = flags&flagSkipping != 0, flags&flagDeclined != 0
 	f.Compressed, f.Done = flags&flagCompressed != 0, flags&flagDone != 0
+	retired = flags&flagRetired != 0
 	if n := d.length(); n > 0 && n <= MaxMarks {
 		f.Marks = make([]Mark, n)
 		for i := range f.Marks {
@@ -217,9 +224,9 @@ func decodeFile(p []byte) (File, error) {
 		d.err = errRecord
 	}
 	if d.err != nil {
-		return File{}, d.err
+		return File{}, false, d.err
 	}
-	return f, checkFile(f)
+	return f, retired, checkFile(f)
 }
 
 // replay applies the journal of the state file at path to st, when it
@@ -271,10 +278,15 @@ func replay(path string, st *State) error {
 			st.Replayed.Torn = true
 			return nil
 		}
-		f, err := decodeFile(payload)
+		f, retired, err := decodeFile(payload)
 		if err != nil {
 			st.Replayed.Torn = true
 			return nil
+		}
+		st.Replayed.Records++
+		if retired {
+			st.Retired = append(st.Retired, f)
+			continue
 		}
 		k := [2]uint64{f.Dev, f.Ino}
 		if i, ok := index[k]; ok {
@@ -283,6 +295,5 @@ func replay(path string, st *State) error {
 			index[k] = len(st.Files)
 			st.Files = append(st.Files, f)
 		}
-		st.Replayed.Records++
 	}
 }

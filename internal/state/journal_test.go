@@ -57,7 +57,7 @@ func TestJournal(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, b := range tt.batches {
-				if err := j.Append(b); err != nil {
+				if err := j.Append(b, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -97,7 +97,7 @@ func TestJournalReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	if err := j.Append([]File{f1}); err != nil {
+	if err := j.Append([]File{f1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := Save(path, &State{Generation: 2, Files: []File{f1}}); err != nil {
@@ -110,7 +110,7 @@ func TestJournalReset(t *testing.T) {
 	if err := j.Reset(2); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Append([]File{f2}); err != nil {
+	if err := j.Append([]File{f2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err = Load(path)
@@ -133,7 +133,7 @@ func TestJournalImpossibleRecord(t *testing.T) {
 	}
 	good := File{Path: "/x", Dev: 1, Ino: 2, Offset: 10, TailLen: 10, Line: 4}
 	bad := File{Path: "/y", Dev: 1, Ino: 3, Offset: 3, Line: 9}
-	if err := j.Append([]File{good, bad, good}); err != nil {
+	if err := j.Append([]File{good, bad, good}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_ = j.Close()
@@ -177,5 +177,30 @@ func flipByte(t *testing.T, path string, at int) {
 	b[at] ^= 0xff
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestJournalRetired: retired content journaled after a save is added to
+// the state's Retired, after what the save had, without touching Files.
+func TestJournalRetired(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	f := File{Path: "/l/a.log", Dev: 1, Ino: 10, Offset: 100, HeadLen: 100, TailLen: 100}
+	r1 := File{Path: "/l/a.log", Dev: 1, Ino: 10, Offset: 5000, HeadLen: 1024, HeadCRC: 3, TailLen: 1024, TailCRC: 4, Line: 90}
+	r2 := r1
+	r2.Offset, r2.Marks = 7000, []Mark{{Offset: 5000, CRC: 4}}
+	if err := Save(path, &State{Generation: 5, Files: []File{f}, Retired: []File{r1}}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := CreateJournal(path, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Append(nil, []File{r2}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Load(path)
+	if err != nil || !reflect.DeepEqual(st.Files, []File{f}) || !reflect.DeepEqual(st.Retired, []File{r1, r2}) || st.Replayed.Records != 1 {
+		t.Fatalf("Load = %+v, %v", st, err)
 	}
 }

@@ -112,6 +112,12 @@ type State struct {
 	// journal.
 	Generation uint64 `json:"generation,omitempty"`
 	Files      []File `json:"files"`
+	// Retired is content already read that no file holds under that
+	// identity any more (truncated, deleted), newest last, kept a while so
+	// that a copy of it found after a restart (app.log.1 from a
+	// copytruncate around a kill) is not read again. Only copies are
+	// matched against it; nothing is resumed from it.
+	Retired []File `json:"retired,omitempty"`
 	// Replayed is how [Load] used the journal; it is not saved.
 	Replayed Replay `json:"-"`
 }
@@ -151,6 +157,11 @@ func Load(path string) (*State, error) {
 	for i, f := range st.Files {
 		if err := checkFile(f); err != nil {
 			return nil, fmt.Errorf("%w: %s: files[%d] (%s) %w", ErrCorrupt, path, i, f.Path, err)
+		}
+	}
+	for i, f := range st.Retired {
+		if err := checkFile(f); err != nil {
+			return nil, fmt.Errorf("%w: %s: retired[%d] (%s) %w", ErrCorrupt, path, i, f.Path, err)
 		}
 	}
 	if err := replay(path, &st); err != nil {

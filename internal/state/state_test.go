@@ -129,6 +129,9 @@ func TestGoldenFormat(t *testing.T) {
 			Compressed: true, Done: true},
 		{Path: "/var/log/core.bin", Dev: 64768, Ino: 131076, Offset: 100,
 			HeadLen: 100, HeadCRC: Checksum([]byte("bin")), TailLen: 100, TailCRC: Checksum([]byte("bin")), Line: 1, Declined: true},
+	}, Retired: []File{
+		{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 9000,
+			HeadLen: 1024, HeadCRC: Checksum([]byte("old head")), TailLen: 1024, TailCRC: Checksum([]byte("old tail")), Line: 200},
 	}}
 	if err := Save(path, st); err != nil {
 		t.Fatal(err)
@@ -151,7 +154,7 @@ func TestGoldenFormat(t *testing.T) {
 		t.Errorf("format changed:\n got %s\nwant %s", got, want)
 	}
 	back, err := Load(golden)
-	if err != nil || !back.Decompress || !reflect.DeepEqual(back.Files, st.Files) {
+	if err != nil || !back.Decompress || !reflect.DeepEqual(back.Files, st.Files) || !reflect.DeepEqual(back.Retired, st.Retired) {
 		t.Errorf("golden file does not load back: %v %+v", err, back)
 	}
 }

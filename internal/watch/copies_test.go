@@ -223,3 +223,123 @@ func TestCopyEndingBeforeTheOffsetAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyKeepsItsPositionAcrossRestart: a copy that took over its
+// original's position when the original was truncated (copytruncate seen
+// live) is saved at that position, so neither a clean restart nor a kill
+// -9 reads it again. It used to be saved where it last moved as a shadow,
+// when the truncation and the rest of the copy came in one batch and the
+// copy ended where the original had been read to (the restart-kill
+// scenario of test/rotate: 1,600 lines again).
+func TestCopyKeepsItsPositionAcrossRestart(t *testing.T) {
+	for _, kill := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean stop", true: "kill -9"}[kill], func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			writeFile(t, log, "")
+			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
+			h := start(t, cfg, nil)
+			all := numbered(pfx, 1, 100)
+			testutil.AppendFile(t, log, all)
+			h.sync()
+			writeFile(t, log+".1", all[:len(all)/2]) // a copy being written: a shadow of app.log
+			h.sync()
+			release := h.rec.hold()
+			testutil.AppendFile(t, filepath.Join(h.root, "zz-hold.log"), "sync-held\n")
+			h.rec.waitEntered(t)
+			// In one batch, app.log first: an event on it (a truncation to
+			// its size changes nothing), the rest of the copy, and the
+			// truncation.
+			if err := os.Truncate(log, int64(len(all))); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log+".1", all[len(all)/2:])
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			release()
+			h.sync()
+			var snap snapshot
+			if kill {
+				snap = takeSnapshot(t, stateFile)
+			}
+			h.stop()
+			if kill {
+				snap.restore(t, stateFile)
+			}
+			if r := savedRecord(t, stateFile, log+".1"); r.Offset != int64(len(all)) {
+				t.Errorf("app.log.1 saved at %d, want %d (its end: all of it was read through app.log)", r.Offset, len(all))
+			}
+			h2 := start(t, cfg, nil)
+			h2.syncN = 100
+			testutil.AppendFile(t, log, numbered(pfx, 101, 105))
+			h2.sync()
+			wantLines(t, h.rec.lines(), linesOf(all))
+			wantLines(t, h2.rec.lines(), linesOf(numbered(pfx, 101, 105)))
+		})
+	}
+}
+
+// TestRetiredAcrossRestart: the identity of content whose file was
+// truncated is saved (and journaled) for a while, so a copy of it that
+// appears only after a restart, clean or after a kill -9, is still known
+// as one: whole, or ending before where it was read to. (The restart-kill
+// scenario of test/rotate: an app.log.1 still undecided at the kill was
+// read again whole by the next start, 4,124 lines.)
+func TestRetiredAcrossRestart(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		kill   bool
+		prefix bool // lines are appended and read after the copy is made
+	}{
+		{"whole copy, clean stop", false, false},
+		{"whole copy, kill -9", true, false},
+		{"prefix copy, clean stop", false, true},
+		{"prefix copy, kill -9", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			aside := filepath.Join(t.TempDir(), "app.log.1")
+			writeFile(t, log, "")
+			cfg := Config{Roots: []string{dir}, StateFile: stateFile}
+			h := start(t, cfg, nil)
+			testutil.AppendFile(t, log, numbered(pfx, 1, 50))
+			h.sync()
+			testutil.AppendFile(t, log, numbered(pfx, 51, 100))
+			h.sync()
+			cpFile(t, log, aside)
+			n := 100
+			if tt.prefix {
+				testutil.AppendFile(t, log, numbered(pfx, 101, 105))
+				h.sync()
+				n = 105
+			}
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			h.sync()
+			var snap snapshot
+			if tt.kill {
+				snap = takeSnapshot(t, stateFile)
+			}
+			h.stop()
+			if tt.kill {
+				snap.restore(t, stateFile)
+			}
+			var clock atomic.Int64
+			h2 := start(t, cfg, nil, func(f *Follower) {
+				f.hooks.now = func() time.Time { return time.Unix(0, clock.Load()) }
+			})
+			h2.syncN = 100
+			mustRename(t, aside, log+".1")
+			testutil.AppendFile(t, log, numbered(pfx, 201, 205))
+			h2.sync()
+			settle(h2, &clock)
+			wantLines(t, h.rec.lines(), linesOf(numbered(pfx, 1, n)))
+			wantLines(t, h2.rec.lines(), linesOf(numbered(pfx, 201, 205)))
+		})
+	}
+}

@@ -2,7 +2,7 @@ package watch
 
 import (
 	"bytes"
-	"time"
+	"slices"
 
 	"github.com/logscan/logscan/internal/state"
 )
@@ -39,6 +39,41 @@ func (l *loop) retireFingerprint(fp fingerprint) {
 		l.retired = l.retired[:len(l.retired)-1]
 	}
 	l.retired = append(l.retired, fp)
+	if l.journal != nil && fp.offset >= headMax {
+		// A copy of it found after a kill -9 must still be known as one.
+		l.jretired = append(l.jretired, fp.record())
+	}
+}
+
+// record is the state record of fp, for State.Retired.
+func (fp *fingerprint) record() state.File {
+	hl, hc := fp.headLen, fp.headCRC
+	if fp.head != nil {
+		hl, hc = len(fp.head), state.Checksum(fp.head)
+	}
+	return state.File{
+		Path: fp.path, Dev: fp.key.dev, Ino: fp.key.ino,
+		Offset: fp.offset, TailLen: fp.tailLen, TailCRC: fp.tailCRC, Skipping: fp.skipping,
+		Line: fp.line, Declined: fp.declined, Marks: fp.marks.appendTo(nil, fp.offset),
+		HeadLen: hl, HeadCRC: hc,
+	}
+}
+
+// maxSavedRetired bounds the retired identities a save keeps: the newest,
+// which are what a copy found just after a restart can be of.
+const maxSavedRetired = 128
+
+// retiredRecords are the newest retired identities a copy could be
+// recognised by (at least 1 KiB read), for the state file.
+func (l *loop) retiredRecords() []state.File {
+	var out []state.File
+	for i := len(l.retired) - 1; i >= 0 && len(out) < maxSavedRetired; i-- {
+		if fp := &l.retired[i]; fp.offset >= headMax {
+			out = append(out, fp.record())
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // copyVerdict is what tryCopy makes of a new file against one fingerprint.
@@ -81,10 +116,10 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	}
 	found := false
 	for _, o := range l.byKey {
-		if o == t || o.fresh || o.removed || o.shadowOf != nil {
+		if o == t || o.stage == deciding || o.naming == forgotten || o.stage == shadowing {
 			continue
 		}
-		if o.resume != nil {
+		if o.stage == verifying {
 			if found = try(recordFingerprint(*o.resume), nil); found {
 				break
 			}
@@ -122,18 +157,16 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	}
 	if prefix {
 		t.position = position{offset: size}
-		t.place = true // fingerprints it there, inside a line passed if mid-line
+		t.placeNext(exactly) // fingerprints it there, inside a line passed if mid-line
 		l.copyFound(t, "new file is a copy of content already read, ending before where that was read to; reading only what follows")
 		return false
 	}
-	t.fresh = false
-	t.pendingSince = time.Time{}
+	t.decided()
 	return false
 }
 
 func (l *loop) copyFound(t *tracked, msg string) {
-	t.fresh = false
-	t.pendingSince = time.Time{}
+	t.decided()
 	l.st.CopiesSkipped.Add(1)
 	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Msg(msg)
 	l.touch(t)
@@ -163,7 +196,7 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVe
 			// A copy of content already read, or still being copied.
 			l.linkShadow(t, o)
 			t.offset = size
-			t.place = true
+			t.placeNext(exactly)
 			return isCopy
 		}
 		if l.prefixOf(t, &c.position, size) {
@@ -172,7 +205,7 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVe
 				// yet, or a copy still being written): move along with it.
 				l.linkShadow(t, o)
 				t.offset = size
-				t.place = true
+				t.placeNext(exactly)
 				return isCopy
 			}
 			return prefixCopy
@@ -207,7 +240,7 @@ func (l *loop) sameRange(t, o *tracked, size int64) bool {
 }
 
 func (l *loop) linkShadow(t, o *tracked) {
-	t.shadowOf = o
+	t.shadow(o)
 	o.shadows = append(o.shadows, t)
 }
 
@@ -222,7 +255,7 @@ func (l *loop) syncShadow(t *tracked, size int64) {
 		if target == o.offset {
 			t.line = o.line
 		}
-		t.place = true // recomputes the tail fingerprint at the new offset
+		t.placeNext(exactly) // recomputes the tail fingerprint at the new offset
 	}
 }
 
@@ -231,13 +264,14 @@ func (l *loop) syncShadow(t *tracked, size int64) {
 // recovers what copytruncate took away before it was read.
 func (l *loop) unlinkShadows(o *tracked, pos *position) {
 	for _, s := range o.shadows {
-		if s.removed || s.shadowOf != o {
+		if s.naming == forgotten || s.shadowOf != o {
 			continue
 		}
-		s.shadowOf = nil
+		s.unshadow()
 		if pos != nil && pos.offset > s.offset {
 			s.position = *pos
-			s.clamp = true
+			s.placeNext(clampEnd)
+			l.touch(s) // committed with the flush of what o passed up to pos
 		}
 		l.markDirty(s)
 	}

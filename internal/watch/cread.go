@@ -318,11 +318,11 @@ func (l *loop) findContinuation(c *cfile, head []byte, rec *state.File) (best cc
 	}
 	for _, o := range l.byKey {
 		switch {
-		case o.fresh || o.removed || o.shadowOf != nil || o.seekEnd || o.place:
-		case o.resume != nil:
-			add(recordFingerprint(*o.resume), !o.detached, false)
+		case o.stage == deciding || o.naming == forgotten || o.stage == shadowing || o.next == atEnd || o.next == exactly:
+		case o.stage == verifying:
+			add(recordFingerprint(*o.resume), o.naming != detached, false)
 		default:
-			add(fingerprint{head: o.head, position: o.position, path: o.path}, o.file != nil || !o.detached, false)
+			add(fingerprint{head: o.head, position: o.position, path: o.path}, o.file != nil || o.naming != detached, false)
 		}
 	}
 	for _, r := range l.retired {

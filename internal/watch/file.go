@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"os"
@@ -48,6 +47,10 @@ type tracked struct {
 	file *os.File
 	fd   int
 
+	naming naming  // how its name leads to it (lifecycle.go)
+	stage  stage   // how its content is decided on
+	next   placing // how the next read puts its offset in place
+
 	position           // read so far (handed to the Consumer)
 	committed position // flushed, and so safe to save
 	head      []byte   // first min(size, 1 KiB) bytes
@@ -57,29 +60,23 @@ type tracked struct {
 	tickSize int64 // size at the previous tick, for "quiet" detection
 	seen     uint64
 	readSeq  uint64
-	resume   *state.File // state record to verify before resuming
+	resume   *state.File // the record to verify, while verifying
 
 	idleTicks    int
 	pendingSince time.Time // a possible copy still being written
 	pendingSize  int64     // its size then: a prefix copy must not grow while it waits
 	openErr      string    // last open error logged, to log each once
 
-	dirty, touched, removed bool
-	detached                bool // its name no longer leads to it
-	rotated                 bool // renamed or replaced: drain, flush the partial line when quiet
-	gone                    bool // deleted (no links left)
-	fresh                   bool // appeared while running: a copy of content already read?
-	seekEnd                 bool // start at the last newline before offset
-	place                   bool // all before offset was passed (through a copy's original): fingerprint it there
-	finalize                bool // quiet since the last tick: flush the partial line
-	held                    bool // the last read ended in a partial line, waiting for its newline or a quiet tick
-	tickRead                bool // this read is a tick's: a held partial line is passed if the size did not change
-	openFailed              bool
-	noWait                  bool // decide copies at once (RunOnce)
-	clamp                   bool // a former copy: an offset past its end means "all read"
-	ended                   bool // RunOnce: queued for FileEnd
+	dirty, touched bool // queued in l.dirty, l.touched
+	gone           bool // deleted (no links left)
+	finalize       bool // quiet since the last tick: pass the partial line
+	held           bool // the last read ended in a partial line, waiting for its newline or a quiet tick
+	tickRead       bool // this read is a tick's: a held partial line is passed if the size did not change
+	openFailed     bool
+	noWait         bool // decide copies at once (RunOnce)
+	ended          bool // RunOnce: queued for FileEnd
 
-	shadowOf *tracked   // the live original this file is a copy of
+	shadowOf *tracked   // the live original this file is a copy of, while shadowing
 	shadows  []*tracked // copies of this file
 }
 
@@ -87,7 +84,7 @@ func (t *tracked) fileID() File { return File{Path: t.path, Dev: t.key.dev, Ino:
 
 // openFile opens t by its name and checks that the name still leads to it.
 func (l *loop) openFile(t *tracked) bool {
-	if t.detached {
+	if t.naming == detached {
 		return false
 	}
 	open := l.f.hooks.open
@@ -148,7 +145,7 @@ func (l *loop) closeFile(t *tracked) {
 func (l *loop) shed(except *tracked) {
 	var open []*tracked
 	for _, t := range l.byKey {
-		if t.file != nil && t != except && !t.detached && !t.gone {
+		if t.file != nil && t != except && t.naming != detached && !t.gone {
 			open = append(open, t)
 		}
 	}
@@ -234,389 +231,4 @@ func (l *loop) ensureBuf() {
 		l.buf = make([]byte, max(tailMax+l.dataCap, 2*tailMax))
 		l.tbuf = make([]byte, tailMax)
 	}
-}
-
-// read reads t from its offset to its end, handing whole lines to the
-// Consumer. It returns only the Consumer's errors; trouble with the file is
-// logged and counted, and retried on its next event.
-func (l *loop) read(t *tracked) error {
-	tickRead := t.tickRead
-	t.tickRead = false
-	if t.file == nil {
-		if t.detached {
-			// No descriptor to drain it through. It is kept (and saved)
-			// until the next tick, so that the new name of a rename, whose
-			// event may come in a later batch, finds it by its key.
-			return nil
-		}
-		if !l.openFile(t) {
-			return nil
-		}
-	}
-	l.readSeq++
-	t.readSeq = l.readSeq
-	t.idleTicks = 0
-	if err := fstat(t.fd, &l.stat); err != nil {
-		l.readError(t, err)
-		return nil
-	}
-	size := l.stat.Size
-	t.size, t.gone = size, l.stat.Nlink == 0
-	if !l.follow && !t.ended {
-		t.ended = true
-		l.ends = append(l.ends, endRef{t: t})
-	}
-	if l.f.hooks.statted != nil {
-		l.f.hooks.statted(t.path)
-	}
-	t.mtime = time.Unix(l.stat.Mtim.Unix())
-	l.ensureBuf()
-	if t.fresh {
-		// Not decided yet, and it may have been replaced meanwhile (cp
-		// onto it again): the decision is on what it holds now.
-		t.head = t.head[:0]
-	}
-	if !l.loadHead(t, size) {
-		return nil
-	}
-	if t.resume != nil {
-		l.resume(t)
-	}
-	if t.fresh {
-		if wait := l.decideCopy(t, size); wait {
-			return nil
-		}
-	}
-	if t.shadowOf != nil {
-		if o := t.shadowOf; o.removed || o.detached {
-			t.shadowOf = nil
-		} else {
-			l.syncShadow(t, size)
-		}
-	}
-	if t.clamp {
-		t.clamp = false
-		if size < t.offset {
-			// Everything in the copy was passed through its original.
-			t.offset = size
-			t.line = 0
-			t.place = true
-		}
-	}
-	if t.place {
-		t.place = false
-		if !l.placeAt(t, t.offset) {
-			return nil
-		}
-	}
-	fromEnd := t.seekEnd
-	if t.seekEnd {
-		if !l.seekToEnd(t, size) {
-			return nil
-		}
-	}
-	if t.shadowOf != nil {
-		return nil // its content is read through the original
-	}
-	if size < t.offset {
-		l.truncated(t, size)
-		return nil
-	}
-	if tickRead {
-		if t.held && size == t.tickSize {
-			t.finalize = true
-		} else {
-			t.tickSize = size
-		}
-	}
-	// A RunOnce, and a follower's initial read, pass a partial last line
-	// now, as a one-shot run would, except at a first start at the end,
-	// where it is the boundary: it is read later, whole or still partial.
-	// After the initial read a follower holds it until it is completed or
-	// its file is quiet.
-	hold := fromEnd || l.follow && !l.initial && !t.finalize
-	return l.readLines(t, hold)
-}
-
-// readLines reads t from its offset to its end, checking the bytes before
-// the offset first, and hands the whole lines to the Consumer. A partial
-// last line is held unless hold is false; then it is passed, and the rest
-// of its line, if it ever comes, is skipped.
-func (l *loop) readLines(t *tracked, hold bool) error {
-	t.held = false
-	for {
-		start := t.offset - int64(t.tailLen)
-		n, err := l.pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
-		if err != nil {
-			l.readError(t, err)
-			return nil
-		}
-		if n < t.tailLen || state.Checksum(l.buf[:t.tailLen]) != t.tailCRC {
-			l.truncated(t, start+int64(n))
-			return nil
-		}
-		data := l.buf[t.tailLen:n]
-		full := len(data) == l.dataCap
-		if len(data) == 0 {
-			break
-		}
-		if !l.tailStill(t, start) {
-			continue // changed under the read: the next one sees how
-		}
-		if t.skipping {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				l.advance(t, l.buf, start, len(data))
-				if full {
-					continue
-				}
-				break
-			}
-			t.skipping = false
-			l.advance(t, l.buf, start, i+1)
-			continue
-		}
-		if last := bytes.LastIndexByte(data, '\n'); last >= 0 {
-			if err := l.emit(t, data[:last+1]); err != nil {
-				return err
-			}
-			l.advance(t, l.buf, start, last+1)
-			if full {
-				continue
-			}
-			data = data[last+1:]
-			if len(data) == 0 {
-				break
-			}
-		}
-		if len(data) > l.cfg.MaxLine {
-			if err := l.emit(t, data[:l.cfg.MaxLine]); err != nil {
-				return err
-			}
-			l.st.LongLines.Add(1)
-			l.advance(t, l.buf, start, l.cfg.MaxLine)
-			t.skipping = true
-			continue
-		}
-		if full {
-			// A line longer than the read buffer, which MaxLine allows.
-			more, err := l.readLong(t, start, hold)
-			if err != nil || !more {
-				return err
-			}
-			continue
-		}
-		if !hold {
-			// A drained rotated or deleted file, a quiet one, or a RunOnce:
-			// the partial line is passed as one line, as one-shot does, and
-			// the rest of it, should it come, is no line of its own.
-			if err := l.emit(t, data); err != nil {
-				return err
-			}
-			l.advance(t, l.buf, start, len(data))
-			t.skipping = true
-		} else {
-			t.held = true
-		}
-		break
-	}
-	l.readDone(t)
-	return nil
-}
-
-// readDone ends a read of t: its offset is a read boundary.
-func (l *loop) readDone(t *tracked) {
-	t.mark()
-	// pread reads what is there now, which may be more than the size the
-	// head was loaded for (a write landed after the fstat): extend the head
-	// over what was read, or the saved record would claim an empty head,
-	// which proves nothing, and the next start would read it all again.
-	if int64(len(t.head)) < min(t.offset, headMax) {
-		l.loadHead(t, t.offset)
-	}
-}
-
-// tailStill checks the bytes before t's offset again, after the pread that
-// checked them and read the data in one go. A truncate and refill during
-// that pread can tear it: the old bytes before the offset, the new ones
-// after it, which would pass a fragment of a new line (the model test
-// found one in a thousand replays of a copytruncate). Now that the data is
-// in hand, the file still holding the old bytes means the data followed
-// them. Only a refill whose 1 KiB before the offset is the same as before
-// escapes this, and then the offset is a line boundary of the new content
-// too.
-func (l *loop) tailStill(t *tracked, start int64) bool {
-	if t.tailLen == 0 {
-		return true // at 0: nothing before the offset can change under it
-	}
-	n, err := l.pread(t.fd, l.tbuf[:t.tailLen], start)
-	return err == nil && n == t.tailLen && state.Checksum(l.tbuf[:n]) == t.tailCRC
-}
-
-// pread is pread(2) through the test hook that tears reads.
-func (l *loop) pread(fd int, b []byte, off int64) (int, error) {
-	if l.f.hooks.pread != nil {
-		return l.f.hooks.pread(fd, b, off)
-	}
-	return pread(fd, b, off)
-}
-
-// advance moves t's offset n bytes on, refreshing the tail fingerprint
-// from buf, which holds the file's bytes from start.
-func (l *loop) advance(t *tracked, buf []byte, start int64, n int) {
-	t.offset += int64(n)
-	t.tailLen = int(min(t.offset, tailMax))
-	end := int(t.offset - start)
-	t.tailCRC = state.Checksum(buf[end-t.tailLen : end])
-	l.touch(t)
-}
-
-func (l *loop) touch(t *tracked) {
-	if !t.touched {
-		t.touched = true
-		l.touched = append(l.touched, t)
-	}
-}
-
-// emit hands block, which starts at t's offset, to the Consumer. The caller
-// advances the offset.
-func (l *loop) emit(t *tracked, block []byte) error {
-	return l.pass(t.fileID(), &t.position, block, t.offset)
-}
-
-// pass hands block, at offset off of f, to the Consumer unless p was
-// declined, and moves p's line number past it; p's offset is the caller's.
-func (l *loop) pass(f File, p *position, block []byte, off int64) error {
-	if off == 0 {
-		p.line = 1
-	}
-	n := int64(bytes.Count(block, nl))
-	if !p.declined {
-		err := l.f.consumer.Lines(f, block, off, p.line)
-		l.emitted = true
-		switch {
-		case errors.Is(err, ErrSkipFile):
-			p.declined = true
-			l.log.Debug().Str("path", f.Path).Msg("the consumer declined the file; its offset is followed without passing it on")
-		case err != nil:
-			return err
-		default:
-			l.st.LinesRead.Add(n)
-			l.st.BytesRead.Add(int64(len(block)))
-		}
-	}
-	if p.line > 0 {
-		p.line += lineCount(block, n)
-	}
-	return nil
-}
-
-// lineCount is the number of lines in block, which holds n newlines: a block
-// without a final newline (a cut line, or a flushed partial one) ends in a
-// line of its own, as one-shot counts it; the rest of a cut line, skipped up
-// to its newline, is no line.
-func lineCount(block []byte, n int64) int64 {
-	if len(block) > 0 && block[len(block)-1] != '\n' {
-		n++
-	}
-	return n
-}
-
-var nl = []byte{'\n'}
-
-// truncated restarts t at 0 because its content before the offset is gone:
-// it shrank (copytruncate) or was rewritten (truncate and refill). The old
-// identity is retired so that a copy of it is still recognised. The new
-// content is decided on like a new file, as it may be a copy of content
-// already read (cp onto an existing app.log.1 truncates and refills it),
-// and read again by the drain.
-func (l *loop) truncated(t *tracked, size int64) {
-	l.retire(t)
-	if len(t.shadows) > 0 {
-		pos := t.position
-		l.unlinkShadows(t, &pos)
-	}
-	l.st.Truncations.Add(1)
-	l.st.TruncatedBytes.Add(max(0, t.offset-size))
-	l.log.Info().Str("path", t.path).Int64("offset", t.offset).Int64("size", size).Msg("file truncated or rewritten; reading it again from the start")
-	t.position = position{line: 1} // new content: numbered, and decided on again
-	t.held, t.tickSize = false, -1
-	t.fresh, t.pendingSince = true, time.Time{}
-	l.dropLong(t)
-	t.head = t.head[:0]
-	l.loadHead(t, size)
-	l.touch(t)
-	l.markDirty(t)
-}
-
-// seekToEnd places t after the last newline before its offset (the size at
-// discovery), so that a partial last line is read whole once completed.
-// Its line number stays only if the offset does not move: the lines before
-// the new offset were never counted. The newline and the tail fingerprint
-// come from one pread, so a truncate and refill in between cannot pair a
-// line boundary of the old content with the bytes of the new.
-func (l *loop) seekToEnd(t *tracked, size int64) bool {
-	t.seekEnd = false
-	was := t.offset
-	end := min(t.offset, size)
-	start := max(0, end-2*tailMax)
-	n, err := l.pread(t.fd, l.buf[:end-start], start)
-	if err != nil {
-		l.readError(t, err)
-		return false
-	}
-	b := l.buf[:n]
-	end = start + int64(n)
-	off := end
-	last := b[max(0, n-tailMax):]
-	switch i := bytes.LastIndexByte(last, '\n'); {
-	case i >= 0:
-		off = end - int64(len(last)-i-1)
-		t.skipping = false // at the start of a line
-	case start == 0 && n <= tailMax:
-		off = 0 // one partial line so far: read it whole once complete
-		t.skipping = false
-	default:
-		// Inside a line of over 1 KiB: its start is not known, so its rest
-		// is skipped rather than passed as a fragment.
-		t.skipping = n > 0
-	}
-	if off != was {
-		t.line = 0
-	}
-	tl := min(off, tailMax)
-	t.marks.cut(off)
-	if off-tl < start {
-		// It shrank below the window meanwhile: the next read sees the
-		// mismatch and starts it again.
-		t.offset, t.tailLen, t.tailCRC = off, int(tl), ^state.Checksum(b)
-		l.touch(t)
-		return true
-	}
-	t.offset, t.tailLen, t.tailCRC = off, int(tl), state.Checksum(b[off-tl-start:off-start])
-	t.mark()
-	l.touch(t)
-	return true
-}
-
-// placeAt moves t to off, all of whose bytes before were passed (through the
-// original of a copy), so that in the middle of a line the rest of it is
-// skipped, and fingerprints the bytes before it, all in one pread.
-func (l *loop) placeAt(t *tracked, off int64) bool {
-	tl := int(min(off, tailMax))
-	n, err := l.pread(t.fd, l.buf[:tl], off-int64(tl))
-	if err != nil {
-		l.readError(t, err)
-		return false
-	}
-	t.offset, t.tailLen, t.tailCRC = off, tl, state.Checksum(l.buf[:n])
-	t.skipping = n > 0 && l.buf[n-1] != '\n'
-	t.marks.cut(off)
-	if n < tl { // shrank meanwhile: the next read sees the mismatch
-		t.tailCRC = ^t.tailCRC
-	} else {
-		t.mark()
-	}
-	l.touch(t)
-	return true
 }

@@ -23,12 +23,12 @@ func newGeneration() uint64 { return 1 + rand.Uint64N(1<<53-1) }
 
 // journalCommit appends the records of the files this flush committed.
 func (l *loop) journalCommit() {
-	if l.journal == nil || len(l.touched) == 0 && len(l.ctouched) == 0 {
+	if l.journal == nil || len(l.touched) == 0 && len(l.ctouched) == 0 && len(l.jretired) == 0 {
 		return
 	}
 	recs := l.jrecs[:0]
 	for _, t := range l.touched {
-		if t.removed {
+		if t.naming == forgotten {
 			continue // forgotten: the next save has no record of it either
 		}
 		recs = growRecs(recs)
@@ -43,10 +43,13 @@ func (l *loop) journalCommit() {
 		}
 	}
 	l.jrecs = recs
-	if len(recs) == 0 {
+	if len(recs) == 0 && len(l.jretired) == 0 {
 		return
 	}
-	if err := l.journal.Append(recs); err != nil {
+	err := l.journal.Append(recs, l.jretired)
+	clear(l.jretired)
+	l.jretired = l.jretired[:0]
+	if err != nil {
 		// Appending after a failed write could leave records behind a torn
 		// one, which the replay never reaches: stop until the next save
 		// starts the journal again.
@@ -65,8 +68,11 @@ func growRecs(recs []state.File) []state.File {
 	return append(recs, state.File{})
 }
 
-// resetJournal starts the journal afresh for the save just made.
+// resetJournal starts the journal afresh for the save just made, which
+// holds everything journaled so far.
 func (l *loop) resetJournal(gen uint64) {
+	clear(l.jretired)
+	l.jretired = l.jretired[:0]
 	var err error
 	if l.journal != nil {
 		if err = l.journal.Reset(gen); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -20,20 +19,49 @@ type fileKey struct{ dev, ino uint64 }
 
 // loop is the state owned by the goroutine running Run or RunOnce; nothing
 // in it is touched from any other goroutine.
+//
+// # Model
+//
+// The loop waits for something to happen (a batch of fsnotify events, a
+// maintenance tick, a watcher error, a reload), records what it means
+// (handle: which files are dirty, which names to look at), and then drains:
+// it reads every dirty file to its end, calls the Consumer's Flush once,
+// and commits (each file's committed position becomes what was read, and,
+// in follow mode, is journaled). So one batch is one read of each file, one
+// Flush and one checkpoint, however many events named a file.
+//
+// A tracked file goes through the lifecycle in lifecycle.go: its naming
+// (attached, moved, detached, forgotten) follows renames and deletions; its
+// stage (verifying a saved record, deciding whether new content is a copy,
+// shadowing a live original, reading) says what its bytes are; its placing
+// says how the next read puts the offset. position is what was passed to
+// the Consumer, committed what a Flush covered, and only committed is
+// saved.
+//
+// Identity is (device, inode), trusted only while a descriptor is held;
+// otherwise, and across restarts, the head fingerprint and the tail CRC
+// before the offset decide. Content already read whose file is gone or was
+// truncated is kept as a retired fingerprint for a while (and saved), so
+// that a copy of it (app.log.1) is recognised instead of read again.
+//
+// The tick is the slow path: polling, draining rotated files until they are
+// quiet, passing held partial lines of quiet files, closing idle
+// descriptors, expiring retired identities, retrying failures, saving the
+// state file and starting its journal afresh.
 type loop struct {
 	f       *Follower
-	cfg     Config
-	follow  bool
+	cfg     Config // the current config (Reload replaces it)
+	follow  bool   // Run (true) or RunOnce
 	log     zerolog.Logger
-	st      *Stats
-	watcher *fsnotify.Watcher
+	st      *Stats            // the Follower's counters, updated as things happen
+	watcher *fsnotify.Watcher // nil when polling every directory
 
-	byPath map[string]*tracked // attached files by their current name
-	byKey  map[fileKey]*tracked
-	dirs   map[string]bool // directory → true: inotify watch, false: polled
+	byPath map[string]*tracked  // attached and moved files by their current name
+	byKey  map[fileKey]*tracked // every tracked file, detached ones too, by identity
+	dirs   map[string]bool      // directory → true: inotify watch, false: polled
 
-	rootDirs  []string
-	rootFiles map[string]bool
+	rootDirs  []string        // the roots that are directories, followed recursively
+	rootFiles map[string]bool // the roots that are files, followed through their parent's watch
 	missing   map[string]bool // roots that do not exist yet
 
 	saved     map[fileKey]state.File // state records not yet matched to a file
@@ -44,53 +72,56 @@ type loop struct {
 	retired   []fingerprint          // identities of content already read, for copy detection
 	cTracked  bool                   // the state file tracked compressed files
 
-	cfiles    map[fileKey]*cfile // compressed files
-	cByPath   map[string]*cfile
-	cqueue    []*cfile // to read in this drain
-	cwaiting  []*cfile // new while running: read once quiet for a tick
-	cdetached []*cfile
-	ctouched  []*cfile
-	ccands    []ccand
-	opener    *input.Opener
-	sp        *scan.Splitter
-	cs        cstream
-	creplay   replay
-	cskip     replay
-	ccount    counter
-	chead     []byte // decompressed head of the compressed file being read
-	ctail     []byte // the bytes before its offset
+	// Compressed files (compressed.go, cread.go): read once each, through
+	// one decoder and one splitter reused for all of them.
+	cfiles    map[fileKey]*cfile // compressed files by identity
+	cByPath   map[string]*cfile  // and by current name
+	cqueue    []*cfile           // to read in this drain
+	cwaiting  []*cfile           // new while running: read once quiet for a tick
+	cdetached []*cfile           // whose name went away: forgotten at the next tick unless found again
+	ctouched  []*cfile           // positions moved since the last commit
+	ccands    []ccand            // fingerprints a compressed file may continue, reused
+	opener    *input.Opener      // opens and decompresses
+	sp        *scan.Splitter     // splits decompressed content into lines
+	cs        cstream            // the decompressed stream being read
+	creplay   replay             // replays the head already read in front of the stream
+	cskip     replay             // replays what followed the rest of a skipped line
+	ccount    counter            // counts what the splitter consumed
+	chead     []byte             // decompressed head of the compressed file being read
+	ctail     []byte             // the bytes before its offset
 
-	dirty   []*tracked
-	touched []*tracked
-	emitted bool
-	ends    []endRef // RunOnce: files read, in order, for FileEnd
+	dirty   []*tracked // files to read in this drain, in the order they were marked
+	touched []*tracked // files whose position moved since the last commit
+	emitted bool       // the Consumer got something since the last Flush
+	ends    []endRef   // RunOnce: files read, in order, for FileEnd
 
-	buf     []byte
+	buf     []byte // the read buffer: the tail before the offset, then dataCap bytes
 	tbuf    []byte // the tail checked again after a read (tailStill)
-	dataCap int
+	dataCap int    // min(256 KiB, MaxLine+1); a longer line goes to long
 	// long gathers a line longer than buf (readLong); longOf is the file
 	// whose held line it holds, longN bytes of it from longStart.
 	long      []byte
 	longOf    *tracked
 	longStart int64
 	longN     int
-	stat      syscall.Stat_t
-	gen       uint64 // rescan generation, to find files that vanished
+	stat      syscall.Stat_t // fstat's result, reused
+	gen       uint64         // rescan generation, to find files that vanished
 
-	open     int // descriptors held
-	readSeq  uint64
-	changed  bool
-	ticks    int
-	lastSave int
-	lastPoll int
-	every    time.Duration // current tick interval
-	ticker   *time.Ticker
-	limitNew int // directories that hit the watch limit since it was last logged
-	saveErr  string
+	open     int           // descriptors held
+	readSeq  uint64        // counts reads, to close the least recently read on EMFILE
+	changed  bool          // something to save since the last save
+	ticks    int           // ticks so far
+	lastSave int           // the tick of the last save
+	lastPoll int           // the tick of the last poll of unwatched directories
+	every    time.Duration // current tick interval (0 with injected ticks)
+	ticker   *time.Ticker  // nil with injected ticks
+	limitNew int           // directories that hit the watch limit since it was last logged
+	saveErr  string        // last save error logged, to log each once
 
-	journal *state.Journal // offsets after each flush, between saves (follow mode)
-	jrecs   []state.File   // the journal's records of one flush, reused
-	jerr    string         // last journal error logged, to log each once
+	journal  *state.Journal // offsets after each flush, between saves (follow mode)
+	jrecs    []state.File   // the journal's records of one flush, reused
+	jretired []state.File   // identities retired since the last flush, to journal with it
+	jerr     string         // last journal error logged, to log each once
 }
 
 func newLoop(f *Follower, follow bool) *loop {
@@ -113,14 +144,16 @@ func newLoop(f *Follower, follow bool) *loop {
 const (
 	headMax    = 1 << 10   // bytes in the head fingerprint
 	tailMax    = 1 << 10   // bytes before the offset checked before each read
-	bufData    = 256 << 10 // initial data capacity of the read buffer
+	bufData    = 256 << 10 // data capacity of the read buffer
 	maxBatch   = 4096      // events handled before the files are read
 	retireKeep = 4096      // retired identities kept for copy detection
 	retireAge  = 60 * time.Second
 	pendingAge = 2 * time.Second // how long a possible copy in progress may wait
 )
 
-func (l *loop) run(ctx context.Context) error {
+// begin loads the state, watches and walks the roots and reads what is
+// there (the initial read), then saves, and signals Ready.
+func (l *loop) begin() error {
 	l.loadState()
 	if l.cfg.PollInterval == 0 {
 		w, err := fsnotify.NewBufferedWatcher(maxBatch)
@@ -146,7 +179,11 @@ func (l *loop) run(ctx context.Context) error {
 		l.save()
 	}
 	l.f.readyOne.Do(func() { close(l.f.ready) })
-	if err != nil {
+	return err
+}
+
+func (l *loop) run(ctx context.Context) error {
+	if err := l.begin(); err != nil {
 		return l.shutdown(err)
 	}
 
@@ -279,34 +316,6 @@ func (l *loop) now() time.Time {
 	return time.Now()
 }
 
-func (l *loop) tickInterval() time.Duration {
-	d := l.cfg.SaveInterval
-	if l.cfg.PollInterval > 0 {
-		d = min(d, l.cfg.PollInterval)
-	} else if l.polled() > 0 {
-		d = min(d, fallbackPoll)
-	}
-	return d
-}
-
-// ticksFor converts a duration into a number of maintenance ticks, at least 1.
-func (l *loop) ticksFor(d time.Duration) int {
-	if l.every <= 0 {
-		return 1 // injected ticks: each one counts as "long enough"
-	}
-	return max(1, int(d/l.every))
-}
-
-func (l *loop) polled() int {
-	n := 0
-	for _, w := range l.dirs {
-		if !w {
-			n++
-		}
-	}
-	return n
-}
-
 // handle records what an event means; the files are read later by drain, once
 // per batch, however many events named them.
 func (l *loop) handle(ev fsnotify.Event) {
@@ -363,95 +372,8 @@ func (l *loop) watchError(err error) {
 	l.log.Error().Err(err).Msg("inotify watcher error")
 }
 
-// tick does the periodic work: polling, draining rotated files until they
-// are quiet, closing idle descriptors, retrying what failed, and saving.
-func (l *loop) tick() {
-	l.ticks++
-	idle := l.ticksFor(l.cfg.IdleClose)
-	var lag, deleted int64
-	for _, t := range l.byKey {
-		switch {
-		case t.file != nil && (t.detached || t.gone || t.rotated):
-			size, ok := l.fstatSize(t)
-			if !ok {
-				continue
-			}
-			if size == t.tickSize {
-				t.finalize = true
-			}
-			t.tickSize = size
-			l.markDirty(t)
-		case t.held && !t.detached:
-			// Its last line has no newline yet: the tick's read passes it
-			// if the file has not grown since the previous tick, and with
-			// the descriptor closed (after the initial walk) it reopens it.
-			t.tickRead = true
-			l.markDirty(t)
-		case t.file != nil:
-			t.idleTicks++
-			if t.idleTicks >= idle && !t.fresh {
-				l.closeFile(t)
-			}
-		case t.detached:
-			l.forget(t, true)
-			continue
-		case t.openFailed:
-			l.markDirty(t)
-		}
-		if t.fresh && !t.pendingSince.IsZero() {
-			l.markDirty(t) // re-decide: copy or new
-		}
-		if t.size > t.offset {
-			lag += t.size - t.offset
-		}
-		if t.gone && t.file != nil {
-			deleted += t.size
-		}
-	}
-	l.st.LagBytes.Store(lag)
-	l.st.DeletedOpenBytes.Store(deleted)
-
-	kept := l.retired[:0]
-	for _, r := range l.retired {
-		r.age++
-		if r.age <= l.ticksFor(retireAge) {
-			kept = append(kept, r)
-		}
-	}
-	clear(l.retired[len(kept):])
-	l.retired = kept
-	l.tickCompressed()
-
-	for r := range l.missing {
-		if _, err := os.Stat(r); err == nil {
-			delete(l.missing, r)
-			l.log.Info().Str("root", r).Msg("root appeared; following it")
-			l.addRoot(r, false)
-		}
-	}
-	poll := l.cfg.PollInterval
-	if poll == 0 {
-		poll = fallbackPoll
-	}
-	if l.ticks-l.lastPoll >= l.ticksFor(poll) && l.polled() > 0 {
-		l.lastPoll = l.ticks
-		l.rescan(false)
-	}
-	l.logWatchLimit()
-	if l.ticker != nil {
-		if d := l.tickInterval(); d != l.every {
-			l.every = d
-			l.ticker.Reset(d)
-		}
-	}
-	if l.cfg.StateFile != "" && l.changed && l.ticks-l.lastSave >= l.ticksFor(l.cfg.SaveInterval) {
-		l.lastSave = l.ticks
-		l.save()
-	}
-}
-
 func (l *loop) markDirty(t *tracked) {
-	if !t.dirty && !t.removed {
+	if !t.dirty && t.naming != forgotten {
 		t.dirty = true
 		l.dirty = append(l.dirty, t)
 	}
@@ -486,7 +408,7 @@ func (l *loop) drainPlain() error {
 	for i := 0; i < len(l.dirty); i++ {
 		t := l.dirty[i]
 		t.dirty = false
-		if t.removed {
+		if t.naming == forgotten {
 			continue
 		}
 		// A tick's read of a held partial line must not keep open what
@@ -503,10 +425,10 @@ func (l *loop) drainPlain() error {
 		if t.finalize {
 			t.finalize = false
 			t.tickSize = -1
-			if t.detached || t.gone {
+			if t.naming == detached || t.gone {
 				l.forget(t, true)
 			} else {
-				t.rotated = false
+				t.settle()
 			}
 		}
 	}
@@ -545,10 +467,10 @@ func (l *loop) forget(t *tracked, retire bool) {
 	if l.byKey[t.key] == t {
 		delete(l.byKey, t.key)
 	}
-	if !t.detached && l.byPath[t.path] == t {
+	if t.naming != detached && l.byPath[t.path] == t {
 		delete(l.byPath, t.path)
 	}
-	t.removed = true
+	t.drop()
 	l.changed = true
 	l.st.FilesWatched.Store(int64(len(l.byKey)))
 }

@@ -13,19 +13,17 @@ import (
 // too (read from the start, unless it is a copy of content already read).
 func (l *loop) resume(t *tracked) {
 	rec := t.resume
-	t.resume = nil
 	if rec.HeadLen == 0 {
-		t.fresh = true
-		t.rotated = false
+		t.verified(false)
 		return
 	}
 	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
 		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
-		l.retired = append(l.retired, recordFingerprint(*rec))
-		t.fresh = true
-		t.rotated = false // a new file: its partial last line waits for its newline
+		l.retireFingerprint(recordFingerprint(*rec))
+		t.verified(false) // a new file: its partial last line waits for its newline
 		return
 	}
+	t.verified(true)
 	t.position = recordPosition(*rec)
 	t.committed = t.position
 }
@@ -35,11 +33,11 @@ func (l *loop) resume(t *tracked) {
 // position is trusted only if its head still matches (and, as before every
 // read, the bytes before the offset).
 func (l *loop) recheck(t *tracked) {
-	if t.resume != nil || t.fresh || t.seekEnd || t.place || t.shadowOf != nil {
+	if t.stage != reading || t.next == atEnd || t.next == exactly {
 		return // its position is decided from the file's content anyway
 	}
 	rec := t.record()
-	t.resume = &rec
+	t.verify(&rec)
 	t.position, t.committed = position{}, position{}
 	t.head = t.head[:0]
 }
@@ -70,13 +68,13 @@ func (t *tracked) recordInto(rec *state.File) {
 // its key. A deleted one can never be found again.
 func (l *loop) recordOf(t *tracked, rec *state.File) bool {
 	switch {
-	case t.gone || t.fresh && t.committed.offset == 0:
+	case t.gone || t.stage == deciding && t.committed.offset == 0:
 		return false
-	case t.resume != nil:
+	case t.stage == verifying:
 		*rec = *t.resume
 		rec.Path = t.path
 		return true
-	case t.seekEnd || t.place || t.shadowOf != nil:
+	case t.next == atEnd || t.next == exactly || t.stage == shadowing:
 		return false
 	}
 	t.recordInto(rec)
@@ -130,13 +128,16 @@ func (l *loop) loadState() {
 	for _, f := range st.Files {
 		l.saved[fileKey{f.Dev, f.Ino}] = f
 	}
+	for _, f := range st.Retired {
+		l.retireFingerprint(recordFingerprint(f))
+	}
 }
 
 // save writes the checkpointed offsets, under a new generation, and then
 // starts the journal afresh for them; a failure is logged and counted and
 // following goes on (the journal, if any, still continues the last save).
 func (l *loop) save() {
-	st := &state.State{Files: make([]state.File, 0, len(l.byKey)), Generation: newGeneration()}
+	st := &state.State{Files: make([]state.File, 0, len(l.byKey)), Generation: newGeneration(), Retired: l.retiredRecords()}
 	for _, t := range l.byKey {
 		var rec state.File
 		if l.recordOf(t, &rec) {

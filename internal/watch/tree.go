@@ -281,7 +281,7 @@ func keyOf(fi fs.FileInfo) fileKey {
 // keeps its descriptor and is drained until quiet, unless an event shows its
 // new name inside the tree first.
 func (l *loop) checkPath(t *tracked) {
-	if t.detached {
+	if t.naming == detached {
 		return
 	}
 	fi, err := os.Lstat(t.path)
@@ -296,8 +296,7 @@ func (l *loop) detach(t *tracked) {
 	if l.byPath[t.path] == t {
 		delete(l.byPath, t.path)
 	}
-	t.detached = true
-	t.rotated = true
+	t.detach()
 	l.st.Rotations.Add(1)
 	l.changed = true
 }
@@ -307,13 +306,13 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 	key := keyOf(fi)
 	if t := l.byKey[key]; t != nil {
 		t.seen = l.gen
-		if !t.detached && t.path == path {
+		if t.naming != detached && t.path == path {
 			if fi.Size() != t.size || !fi.ModTime().Equal(t.mtime) || t.file == nil && t.openFailed {
 				l.markDirty(t)
 			}
 			return
 		}
-		if !t.detached {
+		if t.naming != detached {
 			if ofi, err := os.Lstat(t.path); err == nil && keyOf(ofi) == key {
 				return // a hard link to a file already followed under its other name
 			}
@@ -327,7 +326,8 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 		if !l.wantFile(path) {
 			// Renamed to a name not followed (app.log.1.gz, or excluded):
 			// drain what is left and let it go.
-			t.detached, t.rotated, t.path = true, true, path
+			t.path = path
+			t.detach()
 			l.markDirty(t)
 			return
 		}
@@ -337,7 +337,7 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 			// alone proves nothing until the content is checked.
 			l.recheck(t)
 		}
-		t.path, t.detached, t.rotated = path, false, true
+		t.moveTo(path)
 		l.byPath[path] = t
 		l.changed = true
 		l.markDirty(t)
@@ -364,17 +364,17 @@ func (l *loop) discover(path string, fi fs.FileInfo, initial bool) {
 	case initial && !l.reloading && l.saved != nil:
 		if rec, ok := l.saved[key]; ok {
 			delete(l.saved, key)
-			t.resume = &rec
+			t.verify(&rec)
 		} else {
-			t.fresh = true // created while we were down: from the start, unless a copy
+			t.decide() // created while we were down: from the start, unless a copy
 		}
 	case initial && (l.cfg.StartAt == "end" || l.forceEnd):
 		t.offset = fi.Size()
-		t.seekEnd = true
+		t.placeNext(atEnd)
 	case initial:
 		// from the beginning
 	default:
-		t.fresh = true
+		t.decide()
 	}
 	l.changed = true
 	l.markDirty(t)
