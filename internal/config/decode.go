@@ -262,4 +262,3 @@ func (d *decoder) rules() []Rule {
 	}
 	return out
 }
-
