@@ -40,7 +40,8 @@ func (p *position) mark() {
 }
 
 // tracked is one followed file. Memory per file is bounded: the head
-// fingerprint (at most 1 KiB) and a few words.
+// fingerprint (at most 1 KiB), two positions with their marks (128 bytes
+// each) and a few words.
 type tracked struct {
 	path string // current name, or last known one when detached
 	key  fileKey

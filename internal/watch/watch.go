@@ -26,7 +26,14 @@
 // it, whatever its new name. A file that appears while running and whose
 // head and pre-offset bytes match a file already read (a rotated copy such
 // as app.log.1) continues from that file's offset instead of being read
-// again.
+// again. Each position also keeps a few earlier read boundaries (marks),
+// so that a copy ending before that offset (lines appended, and read,
+// between copytruncate's copy and its truncation) is known as content
+// already read too. New content under a followed inode (truncate and
+// refill, cp onto an existing app.log.1) is decided on as a new file is.
+// Content whose file was truncated or forgotten is remembered for a minute,
+// and saved, so that a copy of it found later, after a restart too, is not
+// read again.
 //
 // # Lines
 //
@@ -93,7 +100,7 @@
 //   - NFS and other filesystems without inotify need [Config.PollInterval].
 //   - Descriptors of idle files are closed after [Config.IdleClose] and
 //     reopened, with an identity check, on their next event; on EMFILE the
-//     least recently read half is closed. Memory per file is about 1 KiB.
+//     least recently read half is closed. Memory per file is about 1.5 KiB.
 //   - Lines longer than [Config.MaxLine] are cut to MaxLine bytes, counted in
 //     [Stats.LongLines], and the rest of the line is skipped. A line longer
 //     than the 256 KiB read buffer is gathered in one buffer of MaxLine,
