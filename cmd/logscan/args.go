@@ -104,8 +104,8 @@ func (c *cli) explain(err error) error {
 	if !ok {
 		if short, ok2 := strings.CutPrefix(msg, "unknown shorthand flag: "); ok2 {
 			// "'K' in -iK": name the flag as typed.
-			letter, in, _ := strings.Cut(short, " in ")
-			return fmt.Errorf("unknown flag -%s (in %s)", strings.Trim(letter, "'"), in)
+			letter, _, _ := strings.Cut(short, " in ")
+			return fmt.Errorf("unknown flag -%s", strings.Trim(letter, "'"))
 		}
 		return err
 	}

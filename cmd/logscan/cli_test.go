@@ -223,3 +223,58 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("version: %d %q", r.code, r.stdout)
 	}
 }
+
+// TestUsageErrorsGolden pins the whole message of each usage error: what a
+// user reads when a grep habit does not apply, said once, exit status 2.
+func TestUsageErrorsGolden(t *testing.T) {
+	root := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no-pattern", nil},
+		{"perl-regexp", []string{"-P", "x", "ROOT"}},
+		{"dereference-recursive", []string{"-R", "x", "ROOT"}},
+		{"basic-regexp", []string{"-G", "x", "ROOT"}},
+		{"mistyped-flag", []string{"--colr", "x", "ROOT"}},
+		{"unknown-short-flag", []string{"-nK", "x", "ROOT"}},
+		{"count-in-follow-mode", []string{"--follow", "-c", "x", "ROOT"}},
+		{"context-in-follow-mode", []string{"--follow", "-C", "2", "x", "ROOT"}},
+		{"jobs-in-incremental-run", []string{"--state-file", "ROOT/s.json", "-j", "2", "x", "ROOT"}},
+		{"start-at-one-shot", []string{"--start-at", "end", "x", "ROOT"}},
+		{"listen-one-shot", []string{"--listen", "127.0.0.1:0", "x", "ROOT"}},
+		{"stdin-in-follow-mode", []string{"--follow", "x", "-"}},
+		{"backreference", []string{`\(a\)\1`, "ROOT"}},
+		{"bad-color", []string{"--color=sometimes", "x", "ROOT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "ROOT", root)
+			}
+			r := runCLIEnv(t, []string{"LOGSCAN_LOG_FORMAT=console", "NO_COLOR=1"}, "", args...)
+			// Warnings carry a timestamp; the error line is what is pinned.
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+				if strings.HasPrefix(l, "logscan: ") || strings.HasPrefix(l, "Run ") {
+					lines = append(lines, strings.ReplaceAll(l, root, "ROOT"))
+				}
+			}
+			got := "exit " + strconv.Itoa(r.code) + "\n" + strings.Join(lines, "\n") + "\n"
+			golden := filepath.Join("testdata", "golden", "usage-"+tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) || r.code != 2 {
+				t.Errorf("got %q\nwant %q\nstderr %s", got, want, r.stderr)
+			}
+		})
+	}
+}

@@ -140,11 +140,11 @@ func (c *cli) grepCompat() {
 	fs.Bool("no-ignore-case", false, "do not ignore case (undoes -i and ignore_case)")
 	refuse := map[string]struct{ short, why string }{
 		"dereference-recursive": {"R", "logscan never follows a symlink below a root; use -r (the default)"},
-		"perl-regexp":           {"P", "Perl regexps are not supported: patterns are RE2 (Go regexp), which has no backreferences or lookaround"},
-		"basic-regexp":          {"G", "basic regexps are not supported: patterns are RE2, like grep -E (write a|b, not a\\|b)"},
+		"perl-regexp":           {"P", "patterns are RE2 (Go regexp), which has no backreferences or lookaround"},
+		"basic-regexp":          {"G", "patterns are RE2, like grep -E (write a|b, not a\\|b)"},
 	}
 	for name, r := range refuse {
-		fs.VarPF(refusedFlag{c, name, r.short, r.why}, name, r.short, r.why).NoOptDefVal = "true"
+		fs.VarPF(refusedFlag{c, name, r.short, r.why}, name, r.short, "refused: "+r.why).NoOptDefVal = "true"
 	}
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 		if name == "colour" {
