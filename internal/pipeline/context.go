@@ -46,13 +46,7 @@ func (s *Scanner) blockContext(block []byte, base int64) bool {
 func (s *Scanner) trailing(block []byte, base int64, pos int) (int, bool) {
 	p := s.p
 	for s.afterLeft > 0 && pos < len(block) {
-		end := bytes.IndexByte(block[pos:], '\n')
-		next := pos + end + 1
-		if end < 0 {
-			end, next = len(block), len(block)
-		} else {
-			end += pos
-		}
+		end, next := lineAt(block, pos)
 		line := block[pos:end]
 		s.lines++
 		rule, sel := -1, false

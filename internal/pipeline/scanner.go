@@ -236,24 +236,29 @@ func (s *Scanner) End() {
 // a count is wanted.
 func (s *Scanner) blockBinary(block []byte, base int64) bool {
 	for pos := 0; pos < len(block); {
-		end := bytes.IndexByte(block[pos:], '\n')
-		if end < 0 {
-			end = len(block)
-		} else {
-			end += pos
-		}
+		end, next := lineAt(block, pos)
 		_, sel := s.p.Matcher.Select(block[pos:end])
 		if sel != s.p.Invert {
 			if !s.count() || s.p.Mode == Lines || s.p.MaxCount >= 0 && s.selected >= s.p.MaxCount {
 				return false
 			}
 		}
-		pos = end + 1
+		pos = next
 	}
 	return true
 }
 
 var nl = []byte{'\n'}
+
+// lineAt returns the end of the line that starts at pos in b (its '\n', or
+// len(b) for a last line without one) and where the next line starts.
+func lineAt(b []byte, pos int) (end, next int) {
+	i := bytes.IndexByte(b[pos:], '\n')
+	if i < 0 {
+		return len(b), len(b)
+	}
+	return pos + i, pos + i + 1
+}
 
 // block is the select stage with the block-level prefilter: the matcher
 // finds the next selected line in the whole block.
@@ -328,12 +333,7 @@ func (s *Scanner) selectSpan(span []byte, base int64) bool {
 		return true
 	}
 	for pos := 0; pos < len(span); {
-		end := bytes.IndexByte(span[pos:], '\n')
-		if end < 0 {
-			end = len(span)
-		} else {
-			end += pos
-		}
+		end, next := lineAt(span, pos)
 		s.lines++
 		if !s.count() {
 			return false
@@ -344,7 +344,7 @@ func (s *Scanner) selectSpan(span []byte, base int64) bool {
 		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
 			return false
 		}
-		pos = end + 1
+		pos = next
 	}
 	return true
 }
@@ -419,14 +419,7 @@ func (s *Scanner) maybeFlush() {
 func (s *Scanner) blockLines(block []byte, base int64) bool {
 	p := s.p
 	for pos := 0; pos < len(block); {
-		end := bytes.IndexByte(block[pos:], '\n')
-		next := 0
-		if end < 0 {
-			end, next = len(block), len(block)
-		} else {
-			end += pos
-			next = end + 1
-		}
+		end, next := lineAt(block, pos)
 		line := block[pos:end]
 		s.lines++
 		num, off := s.lines, base+int64(pos)
