@@ -79,9 +79,7 @@ func (s *sink) setRules(p *pipeline.Pipeline) {
 	for _, n := range names {
 		s.rules = append(s.rules, s.met.Rule(n))
 	}
-	if len(names) > 0 && names[len(names)-1] != "" {
-		s.rules = append(s.rules, s.met.Rule(""))
-	}
+	s.rules = append(s.rules, s.met.Rule("")) // rule -1: no rule, or -v
 }
 
 // setPipeline swaps in a reloaded pipeline; the follower's goroutine takes
@@ -142,7 +140,7 @@ func (s *sink) tap(r *output.Record, rule int) {
 		s.hub.Publish(r.Rule, s.jbuf)
 	}
 	idx := rule
-	if idx < 0 || idx >= len(s.rules) {
+	if idx < 0 || idx >= len(s.rules)-1 {
 		idx = len(s.rules) - 1
 	}
 	s.pending[s.rules[idx]]++
