@@ -57,7 +57,7 @@ type Opener struct {
 	gz         *gzip.Reader
 	zd         *zstd.Decoder
 	hdr        [4]byte
-	pre        prefixReader
+	pre        Replay
 	dec        decodeReader
 }
 
@@ -122,7 +122,7 @@ func (o *Opener) sniff(f *os.File, path string) (io.Reader, kind, error) {
 		// returns, is replayed in front of the rest. A shorter first
 		// read than the magic leaves the stream treated by name.
 		n, err = f.Read(o.hdr[:])
-		o.pre = prefixReader{prefix: o.hdr[:n], r: f}
+		o.pre = Replay{Prefix: o.hdr[:n], R: f}
 		src = &o.pre
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -196,19 +196,21 @@ func closeAfter(f *os.File, err error) error {
 	return err
 }
 
-// prefixReader replays bytes already read from a stream that cannot seek.
-type prefixReader struct {
-	prefix []byte
-	r      io.Reader
+// Replay reads Prefix, bytes already read from a stream that cannot seek,
+// then R: what was read is put back in front. A value, not a constructor,
+// so that an owner can keep one and reuse it without allocating.
+type Replay struct {
+	Prefix []byte
+	R      io.Reader
 }
 
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.prefix) > 0 {
-		n := copy(b, p.prefix)
-		p.prefix = p.prefix[n:]
+func (p *Replay) Read(b []byte) (int, error) {
+	if len(p.Prefix) > 0 {
+		n := copy(b, p.Prefix)
+		p.Prefix = p.Prefix[n:]
 		return n, nil
 	}
-	return p.r.Read(b)
+	return p.R.Read(b)
 }
 
 // decodeReader names the path in the decompressor's errors, which otherwise

@@ -65,21 +65,6 @@ func keepTail(tail, b []byte) []byte {
 	return append(tail, b...)
 }
 
-// replay yields pre, then what r yields: bytes already read, put back.
-type replay struct {
-	pre []byte
-	r   io.Reader
-}
-
-func (p *replay) Read(b []byte) (int, error) {
-	if len(p.pre) > 0 {
-		n := copy(b, p.pre)
-		p.pre = p.pre[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
-}
-
 // counter counts what is read through it: at the end of the stream, that
 // places the held partial last line.
 type counter struct {
@@ -387,7 +372,7 @@ func (l *loop) seekCompressed(c *cfile, head []byte) io.Reader {
 	switch {
 	case s.off == hl && x <= hl:
 		l.ctail = keepTail(l.ctail[:0], head[max(0, x-tailMax):x])
-		l.creplay = replay{pre: head[x:], r: s}
+		l.creplay = input.Replay{Prefix: head[x:], R: s}
 		src = &l.creplay
 	case x == s.off:
 		l.ctail = append(l.ctail[:0], s.tail...)
@@ -409,7 +394,7 @@ func (l *loop) seekCompressed(c *cfile, head []byte) io.Reader {
 			l.ctail = keepTail(l.ctail, buf[:i+1])
 			c.offset += int64(i + 1)
 			c.skipping = false
-			l.cskip = replay{pre: buf[i+1 : n], r: src}
+			l.cskip = input.Replay{Prefix: buf[i+1 : n], R: src}
 			return &l.cskip
 		}
 		l.ctail = keepTail(l.ctail, buf[:n])

@@ -84,8 +84,8 @@ type loop struct {
 	opener    *input.Opener      // opens and decompresses
 	sp        *scan.Splitter     // splits decompressed content into lines
 	cs        cstream            // the decompressed stream being read
-	creplay   replay             // replays the head already read in front of the stream
-	cskip     replay             // replays what followed the rest of a skipped line
+	creplay   input.Replay       // replays the head already read in front of the stream
+	cskip     input.Replay       // replays what followed the rest of a skipped line
 	ccount    counter            // counts what the splitter consumed
 	chead     []byte             // decompressed head of the compressed file being read
 	ctail     []byte             // the bytes before its offset
