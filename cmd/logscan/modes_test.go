@@ -98,8 +98,18 @@ var modeCases = []modeCase{
 	{args: []string{"-l", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--files-with-matches"},
 	{args: []string{"-m", "1", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--max-count"},
 	{args: []string{"-C", "1", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--context"},
-	{args: []string{"-A", "1", "-n", "-e", "two"}, refused: []string{"follow"}, flag: "--after-context"},
+	{args: []string{"-A", "1", "-n", "-e", "two"}, refused: []string{"follow"}, flag: "--line-number"},
+	{args: []string{"-A", "1", "-e", "two"}, refused: []string{"follow"}, flag: "--after-context"},
 	{args: []string{"-j", "1", "-e", "ERROR"}, refused: []string{"incremental", "follow"}, flag: "--jobs"},
+	{args: []string{"-o", "-i", "-e", "err[a-z]*"}},
+	{args: []string{"-b", "-e", "ERROR"}},
+	{args: []string{"-o", "-b", "-e", "ERROR"}},
+	{args: []string{"-Z", "-e", "ERROR"}},
+	{args: []string{"-a", "-e", "binary"}},
+	{args: []string{"--color=always", "-o", "-e", "ERROR"}},
+	{args: []string{"-w", "-x", "-e", "err"}},
+	{args: []string{"-L", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--files-without-match"},
+	{args: []string{"-C", "1", "--group-separator=XX", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--context"},
 }
 
 // TestModesAgree runs every flag combination one-shot, as the first
@@ -132,6 +142,13 @@ func TestModesAgree(t *testing.T) {
 				if slices.Contains(c.refused, mode) {
 					if code2 != 2 {
 						t.Errorf("%s: exit %d, want 2 (refused)", mode, code2)
+					}
+					// The refusal comes before any file is read, so the
+					// message is taken in-process.
+					r := runCLI(t, "", args...)
+					modeName := map[string]string{"incremental": "incremental run", "follow": "follow mode"}[mode]
+					if r.code != 2 || !strings.Contains(r.stderr, "flag "+c.flag) || !strings.Contains(r.stderr, modeName) {
+						t.Errorf("%s: refusal %q does not name flag %s and %s", mode, r.stderr, c.flag, modeName)
 					}
 					continue
 				}
