@@ -266,8 +266,9 @@ func FuzzWordLineMatchesReference(f *testing.F) {
 				}
 			})
 		}
-		if !word && !whole && len(pats) == 1 {
-			// One plain pattern: the spans are FindAll's non-empty matches.
+		if !word && !whole && len(m.rules[0].match) == 1 {
+			// One plain pattern compiled as one regexp (not split into
+			// literals): the spans are FindAll's non-empty matches.
 			for _, l := range lines {
 				var wantSpans []int
 				for _, loc := range m.rules[0].match[0].re.FindAllIndex(l, -1) {
