@@ -30,6 +30,10 @@ func FuzzNextMatchesRegexp(f *testing.F) {
 	f.Add("x\uFFFDy", false, false, uint8(0), []byte("x\xffy\nx\uFFFDy\n"))
 	f.Add("é", true, false, uint8(0), []byte("É\né\ne\n"))
 	f.Add("ab", true, false, uint8(0), []byte("xxxxxxxxxxxxxxxaB\x00AB\n"))
+	// No prefilter: the automaton decides ASCII lines, the regexp the rest.
+	f.Add(`[A-Z]{3}[0-9]{4}`, false, false, uint8(0), []byte("ABC1234\nAB123\né ABC1234\n\xffABC1234"))
+	f.Add("[0-9]{3}\n^a$\nb+", true, false, uint8(0), []byte("12\nA\nxB\n123\n"))
+	f.Add("[0-9]{3}\n^a$\nb+", false, false, uint8(2), []byte("12\na\nbbb\n123\n"))
 	f.Fuzz(func(t *testing.T, patterns string, ignoreCase, fixed bool, mode uint8, block []byte) {
 		pats := strings.Split(patterns, "\n")
 		if len(pats) > 6 || len(patterns) > 256 {

@@ -35,6 +35,7 @@ package match
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
 
 // maxLiterals bounds the number of prefilter literals; each literal costs a
@@ -106,6 +107,10 @@ type rule struct {
 	name   string
 	match  []pattern
 	ignore []pattern
+	// any decides on an ASCII line whether some match pattern selects it,
+	// in one pass instead of one per pattern; built when every line is
+	// checked (no prefilter) and there are several patterns.
+	any *dfa
 }
 
 // Matcher selects lines by compiled rules. It is immutable after Compile and
@@ -115,6 +120,9 @@ type Matcher struct {
 	global []pattern
 	// pre holds the prefilter literals; nil when every line must be checked.
 	pre []literal
+	// block, when there is no prefilter, one rule and nothing to ignore,
+	// decides whole blocks in one pass of that rule's automaton.
+	block *dfa
 	// set holds the byte pairs of several literals, to find the earliest
 	// of them in one pass; reach is the largest pair offset in it.
 	set     []pairEntry
@@ -209,6 +217,18 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 			}
 		}
 	}
+	if m.pre == nil {
+		for i := range m.rules {
+			m.rules[i].any = unionDFA(m.rules[i].match)
+		}
+		if len(m.rules) == 1 && !ignores {
+			if r := &m.rules[0]; r.any != nil {
+				m.block = r.any
+			} else if len(r.match) == 1 {
+				m.block = r.match[0].dfa
+			}
+		}
+	}
 	if m.pre != nil && pure && !ignores && len(m.rules) == 1 {
 		m.hit = [...]uint8{boundNone: hitProves, boundWord: hitWord, boundLine: hitLine}[b]
 	}
@@ -237,14 +257,7 @@ func (m *Matcher) Select(line []byte) (rule int, ok bool) {
 func (m *Matcher) selectRule(line []byte) int {
 	for ri := range m.rules {
 		r := &m.rules[ri]
-		hit := len(r.match) == 0
-		for i := range r.match {
-			if r.match[i].match(line) {
-				hit = true
-				break
-			}
-		}
-		if !hit {
+		if !r.matches(line) {
 			continue
 		}
 		ignored := false
@@ -261,6 +274,39 @@ func (m *Matcher) selectRule(line []byte) int {
 	return -1
 }
 
+// matches reports whether some match pattern of r selects line.
+func (r *rule) matches(line []byte) bool {
+	if len(r.match) == 0 {
+		return true
+	}
+	if r.any != nil {
+		if m, ok := r.any.match(line); ok {
+			return m
+		}
+	}
+	for i := range r.match {
+		if r.match[i].match(line) {
+			return true
+		}
+	}
+	return false
+}
+
+// unionDFA builds one automaton for "some pattern matches", or nil.
+func unionDFA(ps []pattern) *dfa {
+	if len(ps) < 2 {
+		return nil
+	}
+	var b strings.Builder
+	for i := range ps {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString("(?:" + ps[i].expr + ")")
+	}
+	return newDFA(b.String())
+}
+
 // Next returns the next selected line in block at or after byte index from.
 // block holds whole lines: each ends in '\n' except possibly the last. start
 // and end bound the line without its '\n' (a '\r' stays in); rule is the index
@@ -270,6 +316,18 @@ func (m *Matcher) selectRule(line []byte) int {
 func (m *Matcher) Next(block []byte, from int) (start, end, rule int, ok bool) {
 	if from < 0 {
 		from = 0
+	}
+	if m.block != nil {
+		for {
+			start, end, undecided, ok := m.block.nextLine(block, from)
+			if !ok || !undecided {
+				return start, end, 0, ok
+			}
+			if r, ok := m.Select(block[start:end]); ok {
+				return start, end, r, true
+			}
+			from = end + 1
+		}
 	}
 	if m.pre == nil {
 		for from < len(block) {

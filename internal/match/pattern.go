@@ -56,6 +56,12 @@ type pattern struct {
 	// boundNone with ctx: (?s:.)(p) finds a match that starts after the
 	// first rune, which is the one before the search's start.
 	after *regexp.Regexp
+
+	// expr is a regexp that matches a line exactly when the pattern
+	// selects it under its bound, for a rule's union automaton.
+	expr string
+	// dfa decides that regexp on ASCII lines, when it can be built.
+	dfa *dfa
 }
 
 // lazyRegexp is a regexp compiled on first use. later serves only spans
@@ -107,13 +113,28 @@ func compilePattern(s string, fold, fixed bool, b bound) (pattern, []literal, er
 	for _, l := range lits {
 		out = append(out, newLiteral(l.b, l.fold))
 	}
+	inner := closeQuote(expr)
+	p.expr = boolExpr(inner, b)
 	if p.lit == nil {
 		p.ctx = looksBehind(sre)
-		if err := p.compileWrappers(closeQuote(expr)); err != nil {
+		if err := p.compileWrappers(inner); err != nil {
 			return pattern{}, nil, err
 		}
+		p.dfa = newDFA(p.expr)
 	}
 	return p, out, nil
+}
+
+// boolExpr is the regexp that matches a line exactly when inner has a match
+// under bound b: the wrappers of compileWrappers without their later forms.
+func boolExpr(inner string, b bound) string {
+	switch b {
+	case boundLine:
+		return `^(?:` + inner + `)$`
+	case boundWord:
+		return `(?:^|` + notWordClass + `)(` + inner + `)(?:` + notWordClass + `|$)`
+	}
+	return inner
 }
 
 // compileWrappers compiles the regexps that bound and spans need around
@@ -192,6 +213,11 @@ func closeQuote(expr string) string {
 // match reports whether line has a match that satisfies the bound. It does
 // not allocate: it is the check that Next runs on every candidate line.
 func (p *pattern) match(line []byte) bool {
+	if p.dfa != nil {
+		if m, ok := p.dfa.match(line); ok {
+			return m
+		}
+	}
 	switch p.bound {
 	case boundLine:
 		if p.lit != nil {
