@@ -132,7 +132,8 @@ func boolExpr(inner string, b bound) string {
 	case boundLine:
 		return `^(?:` + inner + `)$`
 	case boundWord:
-		return `(?:^|` + notWordClass + `)(` + inner + `)(?:` + notWordClass + `|$)`
+		nw := notWordClass()
+		return `(?:^|` + nw + `)(` + inner + `)(?:` + nw + `|$)`
 	}
 	return inner
 }
@@ -153,7 +154,7 @@ func (p *pattern) compileWrappers(inner string) error {
 		}
 		return re
 	}
-	nw := notWordClass
+	nw := notWordClass()
 	switch p.bound {
 	case boundLine:
 		p.whole = compile(`^(?:` + inner + `)$`)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -64,8 +65,9 @@ func isWordRune(r rune) bool {
 // U+FFFD, which an invalid byte is to the regexp, is a symbol, so the
 // class matches it. It is written out as sorted ranges: parsing
 // [^\pL\pM...] sorts some 3000 ranges, which made compiling a -w pattern
-// take a millisecond.
-var notWordClass = func() string {
+// take a millisecond. It is built on first use: it costs 2 ms, which a
+// search without -w should not pay at start-up.
+var notWordClass = sync.OnceValue(func() string {
 	var b strings.Builder
 	b.WriteString(`[^\pL\pM\p{Nd}\p{Nl}\p{Pc}`)
 	for _, t := range wordTables[5:] {
@@ -88,7 +90,7 @@ var notWordClass = func() string {
 	}
 	b.WriteByte(']')
 	return b.String()
-}()
+})
 
 func appendRanges(b *strings.Builder, lo, hi, stride rune) {
 	if stride == 1 {

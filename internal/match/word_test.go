@@ -222,7 +222,7 @@ func TestPatternIsTheUsersText(t *testing.T) {
 // TestNotWordClass checks that the regexp class of the wrappers and
 // isWordRune agree on every rune.
 func TestNotWordClass(t *testing.T) {
-	re := regexp.MustCompile(`^` + notWordClass + `$`)
+	re := regexp.MustCompile(`^` + notWordClass() + `$`)
 	buf := make([]byte, 0, 4)
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if r >= 0xd800 && r <= 0xdfff {
