@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -59,6 +60,8 @@ type Opener struct {
 	hdr        [4]byte
 	pre        Replay
 	dec        decodeReader
+	raw        rawFile
+	first      []byte // firstRead bytes, allocated on first use
 }
 
 // NewOpener returns an Opener that decompresses .gz and .zst files when
@@ -75,30 +78,62 @@ func NewOpener(decompress bool) *Opener {
 // names the path, as do errors from Open itself. A FIFO is opened like any
 // file: it blocks until a writer appears, then reads like stdin.
 func (o *Opener) Open(path string) (r io.Reader, compressed bool, closeFn func() error, err error) {
-	f, err := os.Open(path)
+	fd, st, f, err := openRaw(path)
 	if err != nil {
 		return nil, false, nil, err // *fs.PathError names the path
 	}
-	src, k, err := o.sniff(f, path)
+	var src io.Reader
+	var k kind
+	if f != nil {
+		closeFn = f.Close
+		src, k, err = o.sniff(f, path)
+	} else {
+		o.raw = rawFile{fd: fd, path: path}
+		closeFn = o.raw.Close
+		src, k, err = o.sniffRegular(&st, path)
+	}
 	if err != nil {
-		return nil, false, nil, closeAfter(f, err)
+		return nil, false, nil, closeAfter(closeFn, err)
 	}
 	if k == plain {
-		return src, false, f.Close, nil
+		return src, false, closeFn, nil
 	}
 	if !o.decompress {
-		return nil, true, nil, closeAfter(f, fmt.Errorf("%s: %w", path, ErrSkipCompressed))
+		return nil, true, nil, closeAfter(closeFn, fmt.Errorf("%s: %w", path, ErrSkipCompressed))
 	}
 	dec, err := o.decoder(k, src)
 	if errors.Is(err, io.EOF) {
 		// An empty file named .gz holds no lines; no reason to fail it.
-		return eofReader{}, true, f.Close, nil
+		return eofReader{}, true, closeFn, nil
 	}
 	if err != nil {
-		return nil, true, nil, closeAfter(f, fmt.Errorf("decompress %s: %w", path, err))
+		return nil, true, nil, closeAfter(closeFn, fmt.Errorf("decompress %s: %w", path, err))
 	}
 	o.dec = decodeReader{r: dec, path: path}
-	return &o.dec, true, f.Close, nil
+	return &o.dec, true, closeFn, nil
+}
+
+// sniffRegular reads the start of the regular file open in o.raw, in one
+// read of up to firstRead bytes, and recognises its compression from it.
+// What was read is replayed in front of the rest; when it is the whole file
+// by its size, the rest is not asked for, which saves the read that would
+// return end of file.
+func (o *Opener) sniffRegular(st *syscall.Stat_t, path string) (io.Reader, kind, error) {
+	if o.Avoid != nil && sameFile(st, o.Avoid) {
+		return nil, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
+	}
+	if o.first == nil {
+		o.first = make([]byte, firstRead)
+	}
+	n, err := o.raw.Read(o.first)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, plain, err
+	}
+	o.pre = Replay{Prefix: o.first[:n], R: &o.raw}
+	if n < len(o.first) && int64(n) == st.Size {
+		o.pre.R = eofReader{}
+	}
+	return &o.pre, o.kindOf(o.first[:n], path), nil
 }
 
 // sniff reads the first bytes of f to recognise its compression and returns
@@ -128,17 +163,22 @@ func (o *Opener) sniff(f *os.File, path string) (io.Reader, kind, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, plain, err // *fs.PathError names the path
 	}
-	switch h := o.hdr[:n]; {
+	return src, o.kindOf(o.hdr[:n], path), nil
+}
+
+// kindOf tells the compression from the first bytes h, else from the name.
+func (o *Opener) kindOf(h []byte, path string) kind {
+	switch {
 	case bytes.HasPrefix(h, gzipMagic):
-		return src, gz, nil
+		return gz
 	case bytes.HasPrefix(h, zstdMagic):
-		return src, zst, nil
+		return zst
 	case hasSuffixFold(path, ".gz"):
-		return src, gz, nil
+		return gz
 	case hasSuffixFold(path, ".zst"):
-		return src, zst, nil
+		return zst
 	}
-	return src, plain, nil
+	return plain
 }
 
 // decoder resets the pooled decoder of kind k to read src, creating it on
@@ -189,8 +229,8 @@ func hasSuffixFold(s, suffix string) bool {
 }
 
 // closeAfter closes f after a failed Open, keeping err first.
-func closeAfter(f *os.File, err error) error {
-	if cerr := f.Close(); cerr != nil {
+func closeAfter(closeFn func() error, err error) error {
+	if cerr := closeFn(); cerr != nil {
 		return errors.Join(err, cerr)
 	}
 	return err

@@ -104,6 +104,12 @@ func TestOpen(t *testing.T) {
 		{"off: zst by magic skipped", "app.log", func(t testing.TB) []byte { return zstded(t, text) }, false, "", true, ErrSkipCompressed, "app.log"},
 		{"off: plain read", "app.log", func(t testing.TB) []byte { return []byte(text) }, false, text, false, nil, ""},
 		{"missing", "", nil, true, "", false, os.ErrNotExist, "absent"},
+		// Around the first read: the whole file in it, one byte more than
+		// it, and a compressed stream longer than it.
+		{"first read minus one", "app.log", sized(firstRead - 1), true, string(sized(firstRead - 1)(nil)), false, nil, ""},
+		{"first read exactly", "app.log", sized(firstRead), true, string(sized(firstRead)(nil)), false, nil, ""},
+		{"first read plus one", "app.log", sized(firstRead + 1), true, string(sized(firstRead + 1)(nil)), false, nil, ""},
+		{"gz longer than first read", "app.log.gz", func(t testing.TB) []byte { return gzipped(t, string(sized(3*firstRead)(nil))) }, true, string(sized(3 * firstRead)(nil)), true, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,6 +272,29 @@ func TestIsCompressedName(t *testing.T) {
 		if got := IsCompressedName(tt.path); got != tt.want {
 			t.Errorf("IsCompressedName(%q) = %v, want %v", tt.path, got, tt.want)
 		}
+	}
+}
+
+// sized returns n bytes of numbered lines, the last one cut.
+func sized(n int) func(testing.TB) []byte {
+	return func(testing.TB) []byte {
+		var b []byte
+		for i := 0; len(b) < n; i++ {
+			b = fmt.Appendf(b, "line %d\n", i)
+		}
+		return b[:n]
+	}
+}
+
+// TestOpenDirectory checks that a directory opened as a file fails on read
+// with an error naming it, as with os.Open.
+func TestOpenDirectory(t *testing.T) {
+	dir := t.TempDir()
+	o := NewOpener(true)
+	defer o.Close()
+	_, _, err := readAll(t, o, dir)
+	if err == nil || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("error %v, want one naming %s", err, dir)
 	}
 }
 

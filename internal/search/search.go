@@ -135,6 +135,10 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 }
 
 type searcher struct {
+	spare struct {
+		once sync.Once
+		c    chunks
+	}
 	avoided sync.Once
 	opts    Options
 	out     *sharedWriter
@@ -232,6 +236,9 @@ type worker struct {
 	sp      *scan.Splitter
 	sc      *pipeline.Scanner
 	holding bool // holds s.out.mu until the end of the current file
+	// pending holds full buffers of the current file's output, in order,
+	// kept while another worker held the output lock (see chunks).
+	pending [][]byte
 }
 
 func (s *searcher) newWorker() *worker {
@@ -246,6 +253,7 @@ func (s *searcher) newWorker() *worker {
 	}
 	w.opener.Avoid = s.opts.Avoid
 	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
+	s.spare.once.Do(func() { s.spare.c.size = cap(w.sc.Buf) })
 	return w
 }
 
@@ -256,10 +264,19 @@ func (w *worker) close() {
 }
 
 // flushFull hands buffered output to the shared writer when it is full; the
-// lock is then kept until the file ends so its lines stay together.
-func (w *worker) flushFull(*pipeline.Scanner) {
+// lock is then kept until the file ends so its lines stay together. While
+// another worker holds it, the full buffer is set aside for a spare one, as
+// long as there are spares.
+func (w *worker) flushFull(sc *pipeline.Scanner) {
 	if !w.holding {
-		w.s.out.mu.Lock()
+		if !w.s.out.mu.TryLock() {
+			if b := w.s.spare.c.get(); b != nil {
+				w.pending = append(w.pending, sc.Buf)
+				sc.Buf = b
+				return
+			}
+			w.s.out.mu.Lock()
+		}
 		w.holding = true
 	}
 	w.writeOut()
@@ -274,13 +291,19 @@ func (w *worker) writeOut() {
 		w.s.out.write(sc.Pipeline().Printer.AppendSeparator(nil))
 	}
 	sc.GroupFirst = false
+	for i, b := range w.pending {
+		w.s.out.write(b)
+		w.s.spare.c.put(b)
+		w.pending[i] = nil
+	}
+	w.pending = w.pending[:0]
 	w.s.out.write(sc.Buf)
 	sc.Buf = sc.Buf[:0]
 }
 
 func (w *worker) endFile() {
 	sc := w.sc
-	if len(sc.Buf) > 0 && !w.holding {
+	if (len(sc.Buf) > 0 || len(w.pending) > 0) && !w.holding {
 		w.s.out.mu.Lock()
 		w.holding = true
 	}
