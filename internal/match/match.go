@@ -12,7 +12,8 @@
 // the line boundaries and run the rules on that single line. When some
 // pattern has no usable literal (`\d+`, `.*`, an empty pattern), or when the
 // patterns yield more than maxLiterals literals, the prefilter is off and
-// every line is checked.
+// every line is checked: by the ASCII DFA of dfa.go where it can be built,
+// by the regexp otherwise.
 //
 // Case-insensitive literals are only searched over their ASCII pieces other
 // than k and s: under (?i) those fold to the Kelvin sign U+212A and the long s
