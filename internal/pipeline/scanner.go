@@ -14,7 +14,8 @@ import (
 // sink. Nothing on its hot path allocates: the buffer is allocated once, and
 // the context ring keeps its lines' backing arrays.
 type Scanner struct {
-	p *Pipeline
+	p    *Pipeline
+	json bool // the printer writes JSON
 
 	// Buf is the output printed so far; the owner writes it out and resets
 	// it, in Flush or in the callback given to NewScanner.
@@ -91,6 +92,9 @@ func (s *Scanner) SetPipeline(p *Pipeline) { s.setPipeline(p) }
 
 func (s *Scanner) setPipeline(p *Pipeline) {
 	s.p = p
+	// Read once: Options returns the printer's options by value, which
+	// print copied for every line.
+	s.json = p.Printer.Options().Format == output.JSON
 	if p.Before > 0 {
 		if len(s.ring) != p.Before {
 			s.ring = make([]ctxLine, p.Before)
@@ -375,8 +379,7 @@ func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
 	if !context && rule >= 0 {
 		r.Rule = p.Matcher.RuleName(rule)
 	}
-	po := p.Printer.Options()
-	if !context && (po.Format == output.JSON || s.Tap != nil) {
+	if !context && (s.json || s.Tap != nil) {
 		r.Pattern = p.Matcher.Pattern(text, rule)
 	}
 	// A selected line's spans are its matches; under -v the selected lines
