@@ -609,7 +609,7 @@ func TestNextDoesNotAllocate(t *testing.T) {
 // proves its line), and keeps the user's pattern for JSON.
 func TestLiteralAlternation(t *testing.T) {
 	lines := []string{"an ERROR here", "FATAL: x", "panic: y", "fine", "Error lower", "erroneous FATALITY"}
-	for _, pat := range []string{"ERROR|FATAL|panic", "FATAL|ERROR", "foo|foobar", "a|b", "(?i)error|fatal"} {
+	for _, pat := range []string{"ERROR|FATAL|panic", "FATAL|ERROR", "foo|foobar", "a|b", "(?i)error|fatal", "ERROR|ERRNO|EROFS", "a||b", "a.b|c"} {
 		m, err := Compile([]Rule{{Match: []string{pat}}}, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -631,5 +631,14 @@ func TestLiteralAlternation(t *testing.T) {
 	}
 	if m.hit != hitProves {
 		t.Errorf("ERROR|FATAL|panic is not searched as pure literals (hit %d)", m.hit)
+	}
+	// The parser would factor this into u0(?:0(?:20|40)|100); the text says
+	// it is three literals.
+	m, err = Compile([]Rule{{Match: []string{"u0020|u0040|u0100"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.rules[0].match) != 3 || m.hit != hitProves {
+		t.Errorf("u0020|u0040|u0100: %d patterns, hit %d; want 3 pure literals", len(m.rules[0].match), m.hit)
 	}
 }

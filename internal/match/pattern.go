@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -361,6 +362,18 @@ func literalAlternation(s string, fixed bool) []part {
 	whole := []part{{s, fixed}}
 	if fixed || !strings.Contains(s, "|") {
 		return whole
+	}
+	// The parser factors common prefixes out of an alternation (u0020|u0040
+	// becomes u0(?:020|040)), after which it is no longer a list of
+	// literals; read the plain form from the text first.
+	if pieces := strings.Split(s, "|"); !slices.ContainsFunc(pieces, func(x string) bool {
+		return x == "" || regexp.QuoteMeta(x) != x
+	}) {
+		parts := make([]part, len(pieces))
+		for i, x := range pieces {
+			parts[i] = part{x, true}
+		}
+		return parts
 	}
 	re, err := syntax.Parse(s, syntax.Perl)
 	if err != nil {
