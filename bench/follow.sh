@@ -19,3 +19,40 @@ done
 echo "40 files at 20k lines/s:"
 echo "logscan  $(tb -cmd "$bin --follow {dir} --match MATCHME --log-level warn" -lines 200000 -files 40 -rate 20000)"
 echo "tail|grep $(tb -cmd 'tail -q -F -n0 {dir}/app.log {dir}/d*/app.log | grep --line-buffered MATCHME' -lines 200000 -files 40 -rate 20000)"
+
+# With OTELCOL=path/to/otelcol (a collector with the filelog receiver and
+# the debug exporter, built with the collector builder: see
+# docs/BENCHMARKS.md), the steady case also runs against its filelog
+# receiver at the default 200 ms poll, and both report their CPU seconds
+# (bench/cpuwrap.sh reads them from /proc before the command is stopped).
+if [ -n "${OTELCOL:-}" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	cat >"$tmp/otelcol.yaml" <<'YAML'
+receivers:
+  filelog:
+    include: ["${env:TB_DIR}/app.log", "${env:TB_DIR}/d*/app.log"]
+    start_at: end
+    poll_interval: 200ms
+    operators:
+      - type: filter
+        expr: 'not (body matches "MATCHME")'
+exporters:
+  debug:
+    verbosity: detailed
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [debug]
+YAML
+	wrap=$PWD/bench/cpuwrap.sh
+	echo "40 files at 20k lines/s, CPU seconds for ${STEADY_LINES:=200000} lines:"
+	for round in 1 2 3; do
+		echo "logscan   $(tb -cmd "$wrap $tmp/cpu.ls $bin --follow {dir} --match MATCHME --log-level warn" -lines "$STEADY_LINES" -files 40 -rate 20000) cpu $(cat "$tmp/cpu.ls" 2>/dev/null)"
+		echo "collector $(tb -cmd "TB_DIR={dir} $wrap $tmp/cpu.oc $OTELCOL --config $tmp/otelcol.yaml 2>&1" -lines "$STEADY_LINES" -files 40 -rate 20000) cpu $(cat "$tmp/cpu.oc" 2>/dev/null)"
+	done
+fi
