@@ -20,8 +20,8 @@ echo "40 files at 20k lines/s:"
 echo "logscan  $(tb -cmd "$bin --follow {dir} --match MATCHME --log-level warn" -lines 200000 -files 40 -rate 20000)"
 echo "tail|grep $(tb -cmd 'tail -q -F -n0 {dir}/app.log {dir}/d*/app.log | grep --line-buffered MATCHME' -lines 200000 -files 40 -rate 20000)"
 
-# With OTELCOL=path/to/otelcol (a collector with the filelog receiver and
-# the debug exporter, built with the collector builder: see
+# With OTELCOL=path/to/otelcol (built from bench/otelcol-builder.yaml: the filelog receiver and
+# the debug exporter; see
 # docs/BENCHMARKS.md), the steady case also runs against its filelog
 # receiver at the default 200 ms poll, and both report their CPU seconds
 # (bench/cpuwrap.sh reads them from /proc before the command is stopped).
