@@ -259,10 +259,12 @@ func TestCopyKeepsItsPositionAcrossRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			release()
-			h.sync()
 			var snap snapshot
 			if kill {
+				syncJournaled(t, h, stateFile)
 				snap = takeSnapshot(t, stateFile)
+			} else {
+				h.sync()
 			}
 			h.stop()
 			if kill {
@@ -320,10 +322,12 @@ func TestRetiredAcrossRestart(t *testing.T) {
 			if err := os.Truncate(log, 0); err != nil {
 				t.Fatal(err)
 			}
-			h.sync()
 			var snap snapshot
 			if tt.kill {
+				syncJournaled(t, h, stateFile)
 				snap = takeSnapshot(t, stateFile)
+			} else {
+				h.sync()
 			}
 			h.stop()
 			if tt.kill {

@@ -41,6 +41,9 @@ type recorder struct {
 	// output is written, the checkpoint not yet (a kill -9 there).
 	flushGate    chan struct{}
 	flushEntered chan struct{}
+	// committed is flushes as of the follower's last commit: the flushes
+	// up to it are in the journal.
+	committed int
 }
 
 type rec struct {
@@ -102,6 +105,36 @@ func (r *recorder) Flush() error {
 	default:
 	}
 	return nil
+}
+
+// noteCommit records that every flush so far is journaled.
+func (r *recorder) noteCommit() {
+	r.mu.Lock()
+	r.committed = r.flushes
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// waitCommitted waits until the flushes made so far are journaled.
+func (r *recorder) waitCommitted(t *testing.T) {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		r.mu.Lock()
+		done := r.committed >= r.flushes
+		r.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-r.notify:
+		case <-deadline:
+			t.Fatal("timed out waiting for the flush to be journaled")
+		}
+	}
 }
 
 // hold makes the next Lines call block until the returned release is called,
@@ -239,6 +272,7 @@ func start(t *testing.T, cfg Config, rec *recorder, opts ...option) *harness {
 	f.hooks.tick = h.tick
 	f.hooks.errs = h.errs
 	f.hooks.afterTick = func() { h.lastOpen = f.loop.open; h.ticked <- struct{}{} }
+	f.hooks.committed = rec.noteCommit
 	for _, o := range opts {
 		o(f)
 	}

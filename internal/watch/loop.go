@@ -453,6 +453,9 @@ func (l *loop) commit() {
 	clear(l.ctouched)
 	l.ctouched = l.ctouched[:0]
 	l.emitted = false
+	if l.f.hooks.committed != nil {
+		l.f.hooks.committed()
+	}
 }
 
 // forget drops t; with retire its identity is kept a while so that a copy of

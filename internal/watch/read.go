@@ -3,7 +3,6 @@ package watch
 import (
 	"bytes"
 	"errors"
-	"syscall"
 	"time"
 
 	"github.com/logscan/logscan/internal/state"
@@ -123,7 +122,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 	t.held = false
 	for {
 		start := t.offset - int64(t.tailLen)
-		n, err := l.preadOnce(t.fd, l.buf[:t.tailLen+l.dataCap], start)
+		n, err := l.pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
 		if err != nil {
 			l.readError(t, err)
 			return nil
@@ -228,27 +227,6 @@ func (l *loop) tailStill(t *tracked, start int64) bool {
 	}
 	n, err := l.pread(t.fd, l.tbuf[:t.tailLen], start)
 	return err == nil && n == t.tailLen && state.Checksum(l.tbuf[:n]) == t.tailCRC
-}
-
-// preadOnce is one pread(2), through the test hook that tears reads. A
-// short read of a regular file is its end as of now: asking again, as
-// pread does, cost a system call per read that returned nothing. Should a
-// file system return short before the end, the rest is read next time (an
-// event or the tick comes for it); nothing is consumed that was not read.
-func (l *loop) preadOnce(fd int, b []byte, off int64) (int, error) {
-	if l.f.hooks.pread != nil {
-		return l.f.hooks.pread(fd, b, off)
-	}
-	for {
-		n, err := syscall.Pread(fd, b, off)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		return n, nil
-	}
 }
 
 // pread is pread(2) through the test hook that tears reads.

@@ -293,6 +293,7 @@ type hooks struct {
 	afterTick  func()                                         // called after each tick and the drain after it
 	now        func() time.Time                               // replaces time.Now for the copy decision's wait
 	pread      func(fd int, b []byte, off int64) (int, error) // replaces the preads of data and tails (to tear them)
+	committed  func()                                         // called after each commit: the journal holds the flushes before it
 }
 
 type reloadReq struct {
