@@ -58,6 +58,12 @@ const (
 // table small (at most about 4 MiB); a larger pattern keeps the regexp.
 const dfaMaxStates = 4096
 
+// dfaMaxWork bounds the steps of the subset construction (instructions
+// added to sets), so that a pattern whose sets are large gives up in a few
+// milliseconds rather than after 4096 states of them: a -w wrapper around
+// `.{0,20}x` took seconds, and the fuzzer timed out on such patterns.
+const dfaMaxWork = 1 << 20
+
 // match reports whether line has a match; ok is false when the automaton
 // cannot tell (a non-ASCII byte), and the caller must ask the regexp.
 func (d *dfa) match(line []byte) (matched, ok bool) {
@@ -173,6 +179,7 @@ type dfaBuilder struct {
 	seen []uint32
 	gen  uint32
 	key  []byte
+	work int // steps of add, against dfaMaxWork
 }
 
 // classes groups the ASCII bytes that every rune instruction treats alike.
@@ -251,7 +258,7 @@ func (b *dfaBuilder) build() bool {
 			set = b.add(set, uint32(b.prog.Start), false)
 			b.set = set
 			id := b.intern(set, false)
-			if len(b.states) > dfaMaxStates {
+			if len(b.states) > dfaMaxStates || b.work > dfaMaxWork {
 				return false
 			}
 			b.next[s*stride+c] = id
@@ -264,6 +271,7 @@ func (b *dfaBuilder) build() bool {
 // epsilon closure). An empty-width instruction that needs the line's end is
 // kept in the set and decided by endMatches.
 func (b *dfaBuilder) add(set []uint32, pc uint32, atStart bool) []uint32 {
+	b.work++
 	if b.seen[pc] == b.gen {
 		return set
 	}

@@ -149,7 +149,7 @@ func BenchmarkDFANextLine(b *testing.B) {
 }
 
 func BenchmarkNewDFA(b *testing.B) {
-	for _, expr := range []string{`[A-Z]{3}[0-9]{4}`, `[a-z]{1,40}x[a-z]{1,40}y[a-z]{30}`, `(?i)` + strings.Repeat(`u00[0-9]{2}|`, 50) + `x`} {
+	for _, expr := range []string{`[A-Z]{3}[0-9]{4}`, `[a-z]{1,40}x[a-z]{1,40}y[a-z]{30}`, `(?i)` + strings.Repeat(`u00[0-9]{2}|`, 50) + `x`, boolExpr(`.{0,20}x.{0,20}`, boundWord)} {
 		b.Run(expr[:8], func(b *testing.B) {
 			for b.Loop() {
 				newDFA(expr)
