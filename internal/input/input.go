@@ -51,7 +51,7 @@ var (
 // Opener opens files for one worker, pooling one gzip and one zstd decoder
 // and reusing them across files. It is not safe for concurrent use.
 type Opener struct {
-	// Avoid, when set, is the output file: Open refuses it with
+	// Avoid, when set, is the output file, a regular file: Open refuses it with
 	// ErrIsOutput, compared by device and inode as grep does.
 	Avoid      os.FileInfo
 	decompress bool
@@ -133,41 +133,26 @@ func (o *Opener) sniffRegular(st *syscall.Stat_t, path string) (io.Reader, kind,
 	if n < len(o.first) && int64(n) == st.Size {
 		o.pre.R = eofReader{}
 	}
-	return &o.pre, o.kindOf(o.first[:n], path), nil
+	return &o.pre, kindOf(o.first[:n], path), nil
 }
 
-// sniff reads the first bytes of f to recognise its compression and returns
-// the reader to use for the content, which still starts at byte 0.
+// sniff reads the first bytes of f, a FIFO or device (openRaw keeps regular
+// files for sniffRegular), to recognise its compression. Such a stream
+// cannot be reread: one read, whatever it returns, is replayed in front of
+// the rest, and a first read shorter than the magic leaves the stream
+// treated by name. It is never the output file, which Avoid holds only when
+// that is a regular file.
 func (o *Opener) sniff(f *os.File, path string) (io.Reader, kind, error) {
-	info, err := f.Stat()
-	if err != nil {
-		return nil, plain, err
-	}
-	if o.Avoid != nil && os.SameFile(info, o.Avoid) {
-		return nil, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
-	}
-	var n int
-	var src io.Reader = f
-	if info.Mode().IsRegular() {
-		// pread leaves the file offset at 0, so nothing has to be
-		// put back.
-		n, err = f.ReadAt(o.hdr[:], 0)
-	} else {
-		// A FIFO or device cannot be reread: one read, whatever it
-		// returns, is replayed in front of the rest. A shorter first
-		// read than the magic leaves the stream treated by name.
-		n, err = f.Read(o.hdr[:])
-		o.pre = Replay{Prefix: o.hdr[:n], R: f}
-		src = &o.pre
-	}
+	n, err := f.Read(o.hdr[:])
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, plain, err // *fs.PathError names the path
 	}
-	return src, o.kindOf(o.hdr[:n], path), nil
+	o.pre = Replay{Prefix: o.hdr[:n], R: f}
+	return &o.pre, kindOf(o.hdr[:n], path), nil
 }
 
 // kindOf tells the compression from the first bytes h, else from the name.
-func (o *Opener) kindOf(h []byte, path string) kind {
+func kindOf(h []byte, path string) kind {
 	switch {
 	case bytes.HasPrefix(h, gzipMagic):
 		return gz

@@ -137,10 +137,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 }
 
 type searcher struct {
-	spare struct {
-		once sync.Once
-		c    chunks
-	}
+	spare   chunks
 	avoided sync.Once
 	opts    Options
 	out     *sharedWriter
@@ -282,7 +279,6 @@ func (s *searcher) newWorker() *worker {
 	}
 	w.opener.Avoid = s.opts.Avoid
 	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
-	s.spare.once.Do(func() { s.spare.c.size = cap(w.sc.Buf) })
 	return w
 }
 
@@ -299,7 +295,7 @@ func (w *worker) close() {
 func (w *worker) flushFull(sc *pipeline.Scanner) {
 	if !w.holding {
 		if !w.s.out.mu.TryLock() {
-			if b := w.s.spare.c.get(); b != nil {
+			if b := w.s.spare.get(cap(sc.Buf)); b != nil {
 				w.pending = append(w.pending, sc.Buf)
 				sc.Buf = b
 				return
@@ -322,7 +318,7 @@ func (w *worker) writeOut() {
 	sc.GroupFirst = false
 	for i, b := range w.pending {
 		w.s.out.write(b)
-		w.s.spare.c.put(b)
+		w.s.spare.put(b)
 		w.pending[i] = nil
 	}
 	w.pending = w.pending[:0]

@@ -11,17 +11,18 @@ import "sync"
 // peak RSS under 64 MiB.
 const spareChunks = 6
 
-// chunks hands out spare output buffers of one capacity, at most
-// spareChunks of them at a time.
+// chunks hands out spare output buffers, at most spareChunks of them at a
+// time; every worker's buffer has the same capacity, so they are
+// interchangeable.
 type chunks struct {
 	mu    sync.Mutex
-	size  int
 	free  [][]byte
 	given int // chunks out of free, spare or not yet returned
 }
 
-// get returns an empty buffer, or nil when the budget is spent.
-func (c *chunks) get() []byte {
+// get returns an empty buffer of capacity size, or nil when the budget is
+// spent.
+func (c *chunks) get(size int) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n := len(c.free); n > 0 {
@@ -34,7 +35,7 @@ func (c *chunks) get() []byte {
 		return nil
 	}
 	c.given++
-	return make([]byte, 0, c.size)
+	return make([]byte, 0, size)
 }
 
 // put returns a buffer that get handed out (or one of the same capacity
