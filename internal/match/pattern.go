@@ -127,7 +127,8 @@ func compilePattern(s string, fold, fixed bool, b bound) (pattern, []literal, er
 }
 
 // boolExpr is the regexp that matches a line exactly when inner has a match
-// under bound b: the wrappers of compileWrappers without their later forms.
+// under bound b. compileWrappers compiles it as whole (-x) and first (-w),
+// and the DFA and rule unions are built from it.
 func boolExpr(inner string, b bound) string {
 	switch b {
 	case boundLine:
@@ -158,7 +159,7 @@ func (p *pattern) compileWrappers(inner string) error {
 	nw := notWordClass()
 	switch p.bound {
 	case boundLine:
-		p.whole = compile(`^(?:` + inner + `)$`)
+		p.whole = compile(p.expr)
 	case boundWord:
 		// The prefix is searched for as bytes; the regexp reads an invalid
 		// byte as U+FFFD, so a prefix holding U+FFFD could miss a match.
@@ -166,7 +167,7 @@ func (p *pattern) compileWrappers(inner string) error {
 			p.prefix = []byte(pre)
 			p.anch = compile(`^(` + inner + `)(?:` + nw + `|$)`)
 		} else {
-			p.first = compile(`(?:^|` + nw + `)(` + inner + `)(?:` + nw + `|$)`)
+			p.first = compile(p.expr)
 			p.later = &lazyRegexp{expr: nw + `(` + inner + `)(?:` + nw + `|$)`}
 		}
 	default:
