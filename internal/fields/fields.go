@@ -20,11 +20,12 @@ const (
 	String Kind = iota
 	// Number is a JSON number, or a logfmt value that parses as one.
 	Number
-	// Bool is true or false.
+	// Bool is true or false; a logfmt key without a value is true.
 	Bool
-	// Time is a value that parses as a timestamp (RFC 3339).
+	// Time is a string that parses as an RFC 3339 timestamp; ParseTime
+	// reads it and other forms.
 	Time
-	// Null is JSON's null, or a logfmt key without a value.
+	// Null is JSON's null.
 	Null
 )
 
