@@ -68,6 +68,11 @@ var flagKeys = map[string]string{
 	"label":               "output.label",
 	"group-separator":     "output.group_separator",
 	"no-group-separator":  "output.no_group_separator",
+	"format":              "format",
+	"multiline":           "multiline.preset",
+	"multiline-start":     "multiline.start",
+	"where":               "where",
+	"fields":              "output.fields",
 }
 
 func newCLI(stderr io.Writer) *cli {
@@ -109,6 +114,11 @@ func newCLI(stderr io.Writer) *cli {
 	fs.String("color", "auto", "colour matches: `WHEN` is auto, always or never (auto: stdout is a terminal and NO_COLOR is unset)")
 	fs.Lookup("color").NoOptDefVal = "auto" // grep: --color alone means auto, and takes no next argument
 	fs.Bool("json", false, "print one JSON object per line (same as output.format: json)")
+	fs.String("format", "text", "parse lines as `FORMAT`: text, json, logfmt, cri, docker or auto; cri+json, docker+logfmt and so on parse the wrapped message too")
+	fs.String("multiline", "", "join lines into events with a `PRESET`: java, python, go or ruby (stack traces, panics)")
+	fs.String("multiline-start", "", "join lines into events: a line matching `REGEX` starts one, any other continues it")
+	fs.StringArray("where", nil, "select only events whose fields pass `EXPR` (field OP value, OP one of = != < <= > >= ~ !~); repeatable, all must hold")
+	fs.String("fields", "", "print only these fields, tab-separated: `LIST` is comma-separated (ts,level,msg)")
 	fs.Bool("stats", false, "print files, bytes, lines, matches and elapsed time on stderr")
 	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")
 	fs.Bool("no-decompress", false, "skip .gz and .zst files instead of decompressing them")

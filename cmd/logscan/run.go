@@ -103,11 +103,12 @@ func load(args, environ []string, stdin io.Reader, stderr io.Writer) (*cli, *con
 		// not even -c's counts; -m 0 is exactly that.
 		cfg.Output.MaxCount = 0
 	}
-	if err != nil || c.fs.Changed("match") || len(c.patternFiles) > 0 || len(cfg.Rules) > 0 || len(cfg.Match) > 0 {
+	if err != nil || c.fs.Changed("match") || len(c.patternFiles) > 0 || len(cfg.Rules) > 0 || len(cfg.Match) > 0 || len(cfg.Events.Where) > 0 {
 		return c, cfg, err
 	}
-	// No pattern from -e, -f, the config or the environment: the first
-	// operand is the pattern, as in grep and ripgrep.
+	// No pattern from -e, -f, the config or the environment, and no
+	// --where (a selection of its own): the first operand is the pattern,
+	// as in grep and ripgrep.
 	operands := c.fs.Args()
 	if len(operands) == 0 {
 		return c, nil, errNoPattern

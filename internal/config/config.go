@@ -39,6 +39,9 @@ type Rule struct {
 	Ignore     []string
 	IgnoreCase bool
 	Fixed      bool
+	// Where holds field filters that an event selected by this rule must
+	// also pass (events.go).
+	Where []string
 }
 
 // Config is the validated configuration.
@@ -73,6 +76,7 @@ type Config struct {
 
 	OutputFormat string // "text" or "json"
 	Output       Output
+	Events       Events // multiline, formats, fields, field filters (events.go)
 	LogLevel     string
 	LogFormat    string // "auto", "json" or "console"
 	HTTPListen   string
@@ -172,12 +176,12 @@ var keys = map[string]kind{
 	"http.matches_public":         kBool,
 }
 
-var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed"}
+var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed", "where"}
 
 // Defaults are the built-in values, the first layer. Each refers to the
 // constant of the package that owns the setting, so that it is declared once.
 func Defaults() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"save_interval":          watch.DefaultSaveInterval.String(),
 		"max_line":               scan.DefaultMaxLine,
 		"jobs":                   0,
@@ -195,6 +199,8 @@ func Defaults() map[string]any {
 		"log.level":              "info",
 		"log.format":             "auto",
 	}
+	eventDefaults(m)
+	return m
 }
 
 // Unset is the value of an integer setting that was not given, where 0 has
@@ -265,6 +271,9 @@ func Load(src Sources) (*Config, error) {
 		if _, set := src.Flags[key]; set {
 			c.flagOf[key] = name
 		}
+	}
+	if err := c.checkEvents(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -454,6 +463,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		Binary:       d.str("binary"),
 		OutputFormat: d.str("output.format"),
 		Output:       d.output(),
+		Events:       d.events(),
 		LogLevel:     d.str("log.level"),
 		LogFormat:    d.str("log.format"),
 		HTTPListen:   d.str("http.listen"),

@@ -205,7 +205,7 @@ func (d *decoder) rules() []Rule {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		d.fail("rules", v, "want a list of {name, match, ignore, ignore_case, fixed}")
+		d.fail("rules", v, "want a list of {name, match, ignore, ignore_case, fixed, where}")
 		return nil
 	}
 	out := make([]Rule, 0, len(list))
@@ -213,7 +213,7 @@ func (d *decoder) rules() []Rule {
 		at := fmt.Sprintf("rules[%d]", i)
 		m, ok := e.(map[string]any)
 		if !ok {
-			d.fail(at, e, "want a map with name, match, ignore, ignore_case, fixed")
+			d.fail(at, e, "want a map with name, match, ignore, ignore_case, fixed, where")
 			return nil
 		}
 		for key := range m {
@@ -236,6 +236,7 @@ func (d *decoder) rules() []Rule {
 			Ignore:     splitLines(sd.strList("ignore", sub.Get("ignore"))),
 			IgnoreCase: sd.boolean("ignore_case"),
 			Fixed:      sd.boolean("fixed"),
+			Where:      sd.strList("where", sub.Get("where")),
 		}
 		if sd.err != nil {
 			var ce *Error

@@ -199,3 +199,7 @@ func (c *Config) whereKey(key string) string {
 	}
 	return "config key " + key
 }
+
+// WhereKey names a key as the user gave it, "flag --where" or "config key
+// where", for errors found after loading (a bad expression or pattern).
+func (c *Config) WhereKey(key string) string { return c.whereKey(key) }
