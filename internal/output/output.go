@@ -91,6 +91,9 @@ type Record struct {
 	// in order and apart (match.Matcher.AppendSpans makes them), for
 	// colour, OnlyMatching and JSON submatches; nil when not computed.
 	Spans []int
+	// Event is set when the event stages ran; Text is then the event's
+	// body, all its lines (event.go).
+	Event *Event
 }
 
 // Printer appends formatted records to a byte slice. A Printer holds no
@@ -120,6 +123,9 @@ func (p *Printer) Options() Options { return p.opts }
 // Append appends r, formatted, with a trailing newline.
 func (p *Printer) Append(dst []byte, r *Record) []byte {
 	if p.opts.Format == JSON {
+		if r.Event != nil {
+			return appendEvent(dst, r)
+		}
 		return appendJSON(dst, r)
 	}
 	return p.appendText(dst, r)

@@ -73,6 +73,9 @@ type Pipeline struct {
 	Numbers bool
 	// Spans says whether a selected line's match spans are found.
 	Spans bool
+	// events are the event stages (multiline, formats, field filters),
+	// nil when none runs.
+	events *events
 	// lineByLine forces the line-at-a-time path: tests compare the
 	// block-level paths against it.
 	lineByLine bool
@@ -140,6 +143,9 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 		popts.GroupSeparator = &sep
 	}
 	p.Printer = output.NewPrinter(popts)
+	if p.events, err = compileEvents(cfg, format == output.JSON); err != nil {
+		return nil, err
+	}
 	p.Numbers = popts.LineNumbers || format == output.JSON
 	// Spans are the match positions within a line: colour, -o and JSON's
 	// submatches print them.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/logscan/logscan/internal/multiline"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/scan"
 )
@@ -36,6 +37,14 @@ type Scanner struct {
 
 	rec   output.Record
 	spans []int
+
+	// the event stages (events.go), when they run: the current file's state
+	ef     *eventFile
+	colBuf []byte
+	// ParseErrors counts the lines that did not parse in their format;
+	// Flushes counts the multiline events emitted, by cause.
+	ParseErrors int64
+	Flushes     [multiline.End + 1]int64
 
 	// per file
 	name     string
@@ -116,6 +125,14 @@ func (s *Scanner) Begin(name, fileID string, line int64, named bool) {
 	s.selected, s.stopped, s.binary, s.started = 0, false, false, false
 	s.ringN, s.keptN, s.afterLeft, s.lastOut = 0, 0, 0, 0
 	s.GroupFirst = false
+	switch e := s.p.events; {
+	case e == nil:
+		s.ef = nil
+	case s.ef == nil:
+		s.ef = newEventFile(e, name)
+	default:
+		s.ef.reset(e, name)
+	}
 }
 
 // FileState is what a Scanner knows of a file between two of its blocks.
@@ -131,6 +148,7 @@ type FileState struct {
 	stopped, binary bool
 	started, named  bool
 	nulAt, lastOut  int64
+	ef              *eventFile
 }
 
 // Save returns the current file's state.
@@ -138,7 +156,16 @@ func (s *Scanner) Save() FileState {
 	return FileState{
 		name: s.name, fileID: s.fileID, lines: s.lines, numbered: s.numbered, selected: s.selected,
 		stopped: s.stopped, binary: s.binary, started: s.started, named: s.named, nulAt: s.nulAt, lastOut: s.lastOut,
+		ef: s.takeEvents(),
 	}
+}
+
+// takeEvents hands the current file's event state to a FileState: the
+// next Begin must not reuse it.
+func (s *Scanner) takeEvents() *eventFile {
+	ef := s.ef
+	s.ef = nil
+	return ef
 }
 
 // Restore continues a file saved with Save.
@@ -146,6 +173,7 @@ func (s *Scanner) Restore(st FileState) {
 	s.name, s.fileID, s.lines, s.numbered, s.selected = st.name, st.fileID, st.lines, st.numbered, st.selected
 	s.stopped, s.binary, s.started, s.named, s.nulAt, s.lastOut = st.stopped, st.binary, st.started, st.named, st.nulAt, st.lastOut
 	s.ringN, s.keptN, s.afterLeft, s.GroupFirst = 0, 0, 0, false
+	s.ef = st.ef
 }
 
 // Name is the current file's name.
@@ -191,6 +219,8 @@ func (s *Scanner) Block(block []byte, base, line int64) bool {
 	}
 	var ok bool
 	switch {
+	case s.ef != nil:
+		ok = s.blockEvents(block, base)
 	case s.p.lineByLine || s.p.Invert && (s.p.Context || s.p.After > 0 || s.p.Before > 0):
 		ok = s.blockLines(block, base)
 	case s.p.Context || s.p.After > 0 || s.p.Before > 0:
@@ -212,6 +242,7 @@ func (s *Scanner) End() {
 	if s.binary && !s.named || s.p.MaxCount == 0 {
 		return // grep -m 0 prints nothing at all, not even -c's count
 	}
+	s.FlushEvents(multiline.End)
 	switch s.p.Mode {
 	case Count:
 		s.Buf = s.p.Printer.AppendCount(s.Buf, s.name, s.selected)

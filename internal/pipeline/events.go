@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/fields"
+	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/multiline"
+	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/where"
+)
+
+// events is the compiled event stages of a pipeline: how a file's lines
+// are unwrapped (CRI, Docker), joined (multiline), parsed into fields and
+// filtered (--where). nil in a Pipeline when none of them runs, so the
+// grep paths stay as they are.
+type events struct {
+	def   format
+	files []globFormat
+	multi multiline.Config // Enabled() or not
+	proto *multiline.Joiner // compiled once; each file gets a Clone
+	// where must all hold for every event; ruleWhere[r] also for rule r.
+	where     []*where.Expr
+	ruleWhere [][]*where.Expr
+	// want is the fields the filters and columns read, for a parser that
+	// can skip the rest; nil when every field is wanted (JSON output).
+	want    []string
+	drop    bool // on_parse_error: drop
+	columns []string
+	// lits are bytes every selected line holds (from the filters): a line
+	// without one of them is not parsed at all.
+	lits [][]byte
+	// metrics: parse errors and multiline flushes, by cause, counted by
+	// the Scanner and read by the daemon.
+}
+
+// format is how one file is parsed: outer is text, json, logfmt, cri,
+// docker or auto; inner is the format of the message that cri and docker
+// wrap (text unless +json, +logfmt or +auto).
+type format struct {
+	outer, inner fields.Format
+}
+
+type globFormat struct {
+	glob string
+	f    format
+}
+
+func parseFormatSpec(s string) format {
+	outer, inner, _ := strings.Cut(s, "+")
+	f := format{inner: fields.FormatText}
+	f.outer, _ = fields.ParseFormat(outer)
+	if inner != "" {
+		f.inner, _ = fields.ParseFormat(inner)
+	}
+	return f
+}
+
+// compileEvents builds the event stages of cfg, or nil when none runs. An
+// expression or pattern at fault is a *config.Error naming its flag or key.
+func compileEvents(cfg *config.Config, jsonOut bool) (*events, error) {
+	ec := &cfg.Events
+	if !ec.Enabled() {
+		return nil, nil
+	}
+	e := &events{def: parseFormatSpec(ec.Format), multi: ec.Multiline, drop: ec.OnParseError == "drop", columns: ec.Fields}
+	for _, ff := range ec.Files {
+		e.files = append(e.files, globFormat{glob: ff.Glob, f: parseFormatSpec(ff.Format)})
+	}
+	if e.multi.Enabled() {
+		j, err := multiline.New(e.multi)
+		if err != nil {
+			return nil, multilineError(cfg, err)
+		}
+		e.proto = j
+	}
+	var err error
+	if e.where, err = parseWhere(ec.Where, func(i int) string { return fmt.Sprintf("%s[%d]", whereFlag(cfg), i) }); err != nil {
+		return nil, err
+	}
+	for ri, r := range cfg.Rules {
+		exprs, err := parseWhere(r.Where, func(i int) string { return fmt.Sprintf("config key rules[%d].where[%d]", ri, i) })
+		if err != nil {
+			return nil, err
+		}
+		e.ruleWhere = append(e.ruleWhere, exprs)
+	}
+	if len(cfg.Match) > 0 {
+		e.ruleWhere = append(e.ruleWhere, nil) // the flag rule
+	}
+	e.lits = literals(e.where)
+	if !jsonOut {
+		e.want = wanted(e)
+	}
+	return e, nil
+}
+
+// literals are the filters' required bytes, but for the fields a wrapper
+// makes up (the CRI stream), which the event's text does not hold.
+func literals(exprs []*where.Expr) [][]byte {
+	var out [][]byte
+	for _, x := range exprs {
+		if x.Field() == string(iostream) {
+			continue
+		}
+		if l := where.Literals([]*where.Expr{x}); len(l) == 1 && len(l[0]) > 0 {
+			out = append(out, l[0])
+		}
+	}
+	return out
+}
+
+// wanted lists the fields that filters and columns read, and those that
+// give an event its time and severity.
+func wanted(e *events) []string {
+	want := append([]string{}, e.columns...)
+	for _, x := range e.where {
+		want = append(want, x.Field())
+	}
+	for _, rw := range e.ruleWhere {
+		for _, x := range rw {
+			want = append(want, x.Field())
+		}
+	}
+	return want
+}
+
+func whereFlag(cfg *config.Config) string {
+	if w := cfg.WhereKey("where"); strings.HasPrefix(w, "flag ") {
+		return "flag --where"
+	}
+	return "config key where"
+}
+
+func parseWhere(list []string, name func(int) string) ([]*where.Expr, error) {
+	var out []*where.Expr
+	for i, s := range list {
+		x, err := where.Parse(s)
+		if err != nil {
+			return nil, &config.Error{Where: name(i), Msg: err.Error()}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func multilineError(cfg *config.Config, err error) error {
+	if me, ok := err.(*multiline.Error); ok {
+		return &config.Error{Where: cfg.WhereKey(me.Key), Value: me.Value, Msg: me.Msg}
+	}
+	return &config.Error{Where: "config key multiline", Msg: err.Error()}
+}
+
+// formatOf returns the format of the file at path: the first files glob
+// that matches some tail of the path wins, so that `pods/**/*.log` works
+// whatever the root it was found under.
+func (e *events) formatOf(path string) format {
+	for _, g := range e.files {
+		if matchTail(g.glob, path) {
+			return g.f
+		}
+	}
+	return e.def
+}
+
+func matchTail(glob, path string) bool {
+	p := strings.TrimPrefix(path, "/")
+	for {
+		if filter.Match(glob, p) {
+			return true
+		}
+		i := strings.IndexByte(p, '/')
+		if i < 0 || !strings.Contains(glob, "/") {
+			return false
+		}
+		p = p[i+1:]
+	}
+}
+
+// eventFile is the event stages' state for one file: what a follower
+// interleaving files saves and restores with the rest of FileState. Each
+// stage holds one buffer: the runtime's partial parts, the pending
+// multiline event.
+type eventFile struct {
+	f        format
+	detect   bool // auto: decide on the first line
+	parts    fields.Joiner
+	partOff  int64 // where the pending parts began
+	partLine int64
+	wrapRec  fields.Record // unescaped Docker log text
+	join     *multiline.Joiner
+	// wrap is the runtime wrapper's time and stream of the pending event's
+	// first line, which a multiline event takes as its own.
+	wrap wrapInfo
+	rec  fields.Record
+	ev      output.Event
+	res     []output.Attr
+}
+
+type wrapInfo struct {
+	time, stream []byte
+}
+
+func newEventFile(e *events, path string) *eventFile {
+	ef := &eventFile{}
+	ef.reset(e, path)
+	return ef
+}
+
+// reset makes ef ready for the file at path, keeping its buffers.
+func (ef *eventFile) reset(e *events, path string) {
+	ef.f = e.formatOf(path)
+	ef.detect = ef.f.outer == fields.FormatAuto
+	ef.parts = fields.Joiner{MaxBytes: e.multi.MaxBytes}
+	ef.partOff, ef.partLine = -1, 0
+	ef.wrapRec.Reset()
+	switch {
+	case e.proto == nil:
+		ef.join = nil
+	case ef.join == nil:
+		ef.join = e.proto.Clone()
+	default:
+		ef.join.Reset()
+	}
+	ef.res = resourceOf(path, ef.res[:0])
+	ef.ev.Resource = ef.res
+}

@@ -1,0 +1,272 @@
+package pipeline
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/logscan/logscan/internal/fields"
+	"github.com/logscan/logscan/internal/multiline"
+)
+
+// blockEvents is the select stage when the event stages run: each line is
+// unwrapped (CRI, Docker), joined (multiline) and, once an event is whole,
+// parsed, filtered and printed. Single-line events of a plain format take
+// blockCandidates instead, which parses only the lines a literal or a rule
+// has found.
+func (s *Scanner) blockEvents(block []byte, base int64) bool {
+	ef := s.ef
+	if ef.detect {
+		ef.f = detectFormat(block)
+		ef.detect = false
+	}
+	if s.candidates() {
+		return s.blockCandidates(block, base)
+	}
+	for pos := 0; pos < len(block); {
+		end, next := lineAt(block, pos)
+		s.lines++
+		num := int64(0)
+		if s.numbered {
+			num = s.lines
+		}
+		if !s.eventLine(block[pos:end], base+int64(pos), base+int64(next), num) {
+			return false
+		}
+		pos = next
+	}
+	return true
+}
+
+// detectFormat decides an auto file's format from its first line.
+func detectFormat(block []byte) format {
+	end, _ := lineAt(block, 0)
+	f := format{outer: fields.Detect(block[:end]), inner: fields.FormatText}
+	if f.outer == fields.FormatCRI || f.outer == fields.FormatDocker {
+		f.inner = fields.FormatAuto
+	}
+	return f
+}
+
+// candidates reports whether the block can be searched for candidate lines
+// rather than walked: every line is an event of its own, and an event is
+// selected only if it holds a rule's match or every filter's literal.
+func (s *Scanner) candidates() bool {
+	e, ef := s.p.events, s.ef
+	switch {
+	case ef.join != nil || s.p.Invert || s.p.lineByLine:
+		return false
+	case ef.f.outer != fields.FormatJSON && ef.f.outer != fields.FormatLogfmt && ef.f.outer != fields.FormatText:
+		return false
+	}
+	return s.p.Matcher.NumRules() > 0 || len(e.lits) > 0
+}
+
+// blockCandidates finds the next line that can be selected (a rule's
+// match, or the longest filter literal) in the whole block, as the grep
+// path does, and parses only those lines.
+func (s *Scanner) blockCandidates(block []byte, base int64) bool {
+	m := s.p.Matcher
+	lit := longest(s.p.events.lits)
+	counted := 0
+	for pos := 0; pos < len(block); {
+		var start, end int
+		if m.NumRules() > 0 {
+			var ok bool
+			if start, end, _, ok = m.Next(block, pos); !ok {
+				break
+			}
+		} else {
+			i := bytes.Index(block[pos:], lit)
+			if i < 0 {
+				break
+			}
+			start = lineStart(block, pos, pos+i)
+			end, _ = lineAt(block, pos+i)
+		}
+		s.lines += int64(bytes.Count(block[counted:start], nl)) + 1
+		counted = min(end+1, len(block))
+		num := int64(0)
+		if s.numbered {
+			num = s.lines
+		}
+		next := base + int64(min(end+1, len(block)))
+		if !s.event(block[start:end], base+int64(start), next, num, 1, false, wrapInfo{}) {
+			return false
+		}
+		pos = end + 1
+	}
+	s.lines += int64(bytes.Count(block[counted:], nl))
+	if counted < len(block) && block[len(block)-1] != '\n' {
+		s.lines++
+	}
+	return true
+}
+
+// lineStart returns the start of the line holding block[i], not before
+// from (a line start).
+func lineStart(block []byte, from, i int) int {
+	if j := bytes.LastIndexByte(block[from:i], '\n'); j >= 0 {
+		return from + j + 1
+	}
+	return from
+}
+
+func longest(lits [][]byte) []byte {
+	var best []byte
+	for _, l := range lits {
+		if len(l) > len(best) {
+			best = l
+		}
+	}
+	return best
+}
+
+// eventLine takes one physical line at offset off (next is just past it)
+// through unwrapping and joining, and emits what they complete.
+func (s *Scanner) eventLine(line []byte, off, next, num int64) bool {
+	ef := s.ef
+	msg, wrap := line, wrapInfo{}
+	switch ef.f.outer {
+	case fields.FormatCRI, fields.FormatDocker:
+		var ok bool
+		if msg, wrap, ok = s.unwrap(line, off, num); !ok {
+			return true // a partial part, held; or a dropped bad line
+		}
+		if ef.partOff >= 0 {
+			off, num = ef.partOff, ef.partLine
+			ef.partOff = -1
+		}
+	}
+	if ef.join == nil {
+		return s.event(msg, off, next, num, 1, ef.parts.Truncated(), wrap)
+	}
+	ev, ok := ef.join.Add(msg, off, next, num, s.now())
+	if ok && !s.joined(ev) {
+		return false
+	}
+	if p, _, held := ef.join.Pending(); held && p == off {
+		// This line began the pending event: keep its wrapper's time and
+		// stream, which the line's buffer will not hold for long.
+		w := &ef.wrap
+		w.time = append(w.time[:0], wrap.time...)
+		w.stream = append(w.stream[:0], wrap.stream...)
+	}
+	return true
+}
+
+// joined emits a multiline event.
+func (s *Scanner) joined(ev *multiline.Event) bool {
+	s.Flushes[ev.Reason]++
+	return s.event(ev.Text, ev.Offset, ev.EndOffset, ev.Line, ev.Lines, ev.Truncated, s.ef.wrap)
+}
+
+// unwrap strips a CRI or Docker line to its message, joining the parts
+// that the runtime split a long line into. ok is false while parts are
+// pending, and for a line that does not parse when on_parse_error is drop.
+func (s *Scanner) unwrap(line []byte, off, num int64) (msg []byte, w wrapInfo, ok bool) {
+	ef := s.ef
+	pending := ef.parts.Pending()
+	var partial bool
+	if ef.f.outer == fields.FormatCRI {
+		c, err := fields.ParseCRI(line)
+		if err != nil {
+			return s.badWrapper(line)
+		}
+		partial, w.stream = c.Partial, c.Stream
+		msg, ok = ef.parts.AddCRI(c)
+	} else {
+		ef.wrapRec.Reset()
+		d, err := fields.ParseDocker(line, &ef.wrapRec)
+		if err != nil {
+			return s.badWrapper(line)
+		}
+		partial, w.stream = d.Partial, d.Stream
+		msg, ok = ef.parts.AddDocker(d)
+	}
+	if partial && !pending {
+		ef.partOff, ef.partLine = off, num
+	}
+	w.time = ef.parts.Time()
+	return msg, w, ok
+}
+
+// badWrapper keeps a line that is not of its file's wrapper format as
+// text, or drops it, and counts it either way.
+func (s *Scanner) badWrapper(line []byte) ([]byte, wrapInfo, bool) {
+	s.ParseErrors++
+	return line, wrapInfo{}, !s.p.events.drop
+}
+
+func (s *Scanner) now() time.Time {
+	if s.Now == nil {
+		return time.Time{}
+	}
+	return s.Now()
+}
+
+// FlushEvents emits the current file's pending event, if any: at the end
+// of a file read once (reason End), when it has been idle, rotated away,
+// or at shutdown. Parts of a split line still pending are passed as a line
+// first.
+func (s *Scanner) FlushEvents(r multiline.Reason) {
+	ef := s.ef
+	if ef == nil || s.stopped {
+		return
+	}
+	if ef.parts.Pending() {
+		msg := ef.parts.Flush()
+		off, num := ef.partOff, ef.partLine
+		ef.partOff = -1
+		w := wrapInfo{time: ef.parts.Time()}
+		if ef.join == nil {
+			s.event(msg, off, off, num, 1, true, w)
+		} else if ev, ok := ef.join.Add(msg, off, off, num, s.now()); ok {
+			s.joined(ev)
+		}
+	}
+	if ef.join != nil {
+		if ev, ok := ef.join.Flush(r); ok && !s.stopped {
+			if !s.joined(ev) {
+				s.stopped = true
+			}
+		}
+	}
+}
+
+// EventsDue reports whether the current file's pending event has been
+// idle for multiline.idle_flush.
+func (s *Scanner) EventsDue(now time.Time) bool {
+	return s.ef != nil && s.ef.join != nil && s.ef.join.Due(now)
+}
+
+// Held returns where the content the event stages still hold for the
+// current file begins (a pending event, parts of a split line), and that
+// line's number: a follower commits that offset and no further, so that a
+// restart reads the whole event again. ok is false when nothing is held.
+func (s *Scanner) Held() (off, line int64, ok bool) { return heldOf(s.ef) }
+
+// Held is Scanner.Held for a saved file.
+func (st *FileState) Held() (off, line int64, ok bool) { return heldOf(st.ef) }
+
+// Due is Scanner.EventsDue for a saved file.
+func (st *FileState) Due(now time.Time) bool {
+	return st.ef != nil && st.ef.join != nil && st.ef.join.Due(now)
+}
+
+// HasEvents reports whether the event stages run.
+func (p *Pipeline) HasEvents() bool { return p.events != nil }
+
+func heldOf(ef *eventFile) (off, line int64, ok bool) {
+	if ef == nil {
+		return 0, 0, false
+	}
+	if ef.join != nil {
+		if off, line, ok = ef.join.Pending(); ok {
+			return off, line, true
+		}
+	}
+	if ef.parts.Pending() {
+		return ef.partOff, ef.partLine, true
+	}
+	return 0, 0, false
+}
