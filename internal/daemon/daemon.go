@@ -123,7 +123,7 @@ func start(o Options) (*daemon, error) {
 	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
 	d.s = newSink(o.Stdout, o.OutputBuffer, p, d.met, d.hub)
 	if cfg.Mode() == config.Incremental {
-		d.s.files = map[string]pipeline.FileState{}
+		d.s.files = map[string]keptFile{}
 	}
 	d.f, err = watch.New(d.watchConfig(cfg), d.s)
 	if err != nil {

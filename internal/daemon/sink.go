@@ -8,6 +8,7 @@ import (
 
 	"github.com/logscan/logscan/internal/httpapi"
 	"github.com/logscan/logscan/internal/metrics"
+	"github.com/logscan/logscan/internal/multiline"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/watch"
@@ -42,9 +43,14 @@ type sink struct {
 	cur   watch.File
 	begun bool
 	// files keeps the Scanner's state of each file an incremental run has
-	// read, for its FileEnd, which comes after every file was read; nil in
-	// follow mode, where nothing is printed per file.
-	files map[string]pipeline.FileState
+	// read, for its FileEnd, which comes after every file was read, and of
+	// each followed file while the event stages run (a pending multiline
+	// event); nil otherwise, in follow mode, where nothing is kept per file.
+	files map[string]keptFile
+	ev    *metrics.EventMetrics
+	// parseErrors and flushes are the Scanner's counts already added to ev.
+	parseErrors int64
+	flushes     [len(pipeline.Scanner{}.Flushes)]int64
 	// rules are the current pipeline's rule metrics by rule index, the last
 	// for rule -1; pending counts the selected lines not yet flushed, so
 	// that a metric counts a written line exactly once, whatever reload
@@ -54,6 +60,12 @@ type sink struct {
 	lastHit time.Time
 	written atomic.Int64
 	ended   int64 // files ended (incremental runs)
+}
+
+// keptFile is a file's Scanner state between two of its blocks.
+type keptFile struct {
+	f  watch.File
+	st pipeline.FileState
 }
 
 func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metrics, hub *httpapi.Hub) *sink {
@@ -68,7 +80,17 @@ func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metri
 	s.sc.Tap = s.tap
 	s.next.Store(p)
 	s.setRules(p)
+	s.ev = met.Events()
+	s.keepFiles(p)
 	return s
+}
+
+// keepFiles keeps each file's state when p's event stages hold content
+// across blocks; an incremental run keeps it anyway.
+func (s *sink) keepFiles(p *pipeline.Pipeline) {
+	if s.files == nil && p.HasEvents() {
+		s.files = map[string]keptFile{}
+	}
 }
 
 // setRules registers the rules of p with the metrics.
@@ -90,15 +112,16 @@ func (s *sink) setPipeline(p *pipeline.Pipeline) { s.next.Store(p) }
 // in an incremental run.
 func (s *sink) begin(f watch.File) {
 	if s.files != nil && s.begun {
-		s.files[s.cur.ID()] = s.sc.Save()
+		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
 	}
 	if p := s.next.Load(); p != s.sc.Pipeline() {
 		s.sc.SetPipeline(p)
 		s.setRules(p)
+		s.keepFiles(p)
 	}
 	s.cur, s.begun = f, true
-	if st, ok := s.files[f.ID()]; ok {
-		s.sc.Restore(st)
+	if k, ok := s.files[f.ID()]; ok {
+		s.sc.Restore(k.st)
 		return
 	}
 	s.sc.Begin(f.Path, f.ID(), 0, false)
@@ -172,11 +195,89 @@ func (s *sink) Flush() error {
 	}
 	clear(s.pending)
 	s.written.Store(s.sc.Matches)
+	s.countEvents()
 	return nil
+}
+
+// countEvents adds what the Scanner counted since the last flush to the
+// event metrics.
+func (s *sink) countEvents() {
+	sc := s.sc
+	if d := sc.ParseErrors - s.parseErrors; d > 0 {
+		s.ev.ParseErrors.Add(float64(d))
+		s.parseErrors = sc.ParseErrors
+	}
+	for i, n := range sc.Flushes {
+		if d := n - s.flushes[i]; d > 0 && i < len(s.ev.Flushes) {
+			s.ev.Flushes[i].Add(float64(d))
+			s.flushes[i] = n
+		}
+	}
+}
+
+// Held implements watch.Holder: where the content of f that the event
+// stages keep back (a pending multiline event) begins.
+func (s *sink) Held(f watch.File) (int64, bool) {
+	if s.begun && f == s.cur {
+		off, _, ok := s.sc.Held()
+		return off, ok
+	}
+	if k, ok := s.files[f.ID()]; ok {
+		off, _, held := k.st.Held()
+		return off, held
+	}
+	return 0, false
+}
+
+// Release implements watch.Holder: the content of f so far is done, so
+// its pending event is emitted, ended by rotation (or truncation) or by
+// shutdown, and its state dropped: new content starts afresh.
+func (s *sink) Release(f watch.File, shutdown bool) {
+	if _, ok := s.files[f.ID()]; !ok && !(s.begun && f == s.cur) {
+		return
+	}
+	if !s.begun || f != s.cur {
+		s.begin(f)
+	}
+	why := multiline.Rotate
+	if shutdown {
+		why = multiline.Shutdown
+	}
+	s.sc.FlushEvents(why)
+	s.begun = false
+	delete(s.files, f.ID())
+}
+
+// flushIdle emits the pending events that have been idle for
+// multiline.idle_flush, and writes them: no read may come to do it.
+func (s *sink) flushIdle() {
+	if s.files == nil || !s.sc.Pipeline().HasEvents() || s.sc.Now == nil {
+		return
+	}
+	now := s.sc.Now()
+	var due []watch.File
+	if s.begun && s.sc.EventsDue(now) {
+		due = append(due, s.cur)
+	}
+	for _, k := range s.files {
+		if k.st.Due(now) {
+			due = append(due, k.f)
+		}
+	}
+	for _, f := range due {
+		if !s.begun || f != s.cur {
+			s.begin(f)
+		}
+		s.sc.FlushEvents(multiline.Idle)
+	}
+	if len(due) > 0 {
+		_ = s.Flush() // an error is kept in werr and returned by the next Lines
+	}
 }
 
 // Beat implements watch.Heartbeat: the follower's loop is alive.
 func (s *sink) Beat() {
+	s.flushIdle()
 	if s.progress != nil {
 		s.progress()
 	}

@@ -64,6 +64,8 @@ type Metrics struct {
 	// atomic load and no lock; writers serialise on mu.
 	rules atomic.Pointer[map[string]*RuleMetrics]
 	mu    sync.Mutex
+
+	events *EventMetrics // registered on first use (events.go)
 }
 
 // RuleMetrics are the prebound metrics of one rule; holding one avoids even

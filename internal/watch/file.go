@@ -54,6 +54,11 @@ type tracked struct {
 
 	position           // read so far (handed to the Consumer)
 	committed position // flushed, and so safe to save
+	// hold is where the content a Holder keeps back begins, while holding
+	// (hold.go); its offset, not position's, is committed.
+	hold    position
+	holding holdState
+	inHeld  bool // queued in l.held
 	head      []byte   // first min(size, 1 KiB) bytes
 
 	size     int64 // size at the last fstat

@@ -59,6 +59,7 @@ func (l *loop) readLong(t *tracked, start int64, hold bool) (more bool, err erro
 		if err := l.emit(t, line[:l.cfg.MaxLine]); err != nil {
 			return false, err
 		}
+		l.noteHold(t, line[:l.cfg.MaxLine], l.long, start)
 		l.st.LongLines.Add(1)
 		l.advance(t, l.long, start, l.cfg.MaxLine)
 		t.skipping = true
@@ -71,6 +72,7 @@ func (l *loop) readLong(t *tracked, start int64, hold bool) (more bool, err erro
 	if err := l.emit(t, line); err != nil {
 		return false, err
 	}
+	l.noteHold(t, line, l.long, start)
 	l.advance(t, l.long, start, len(line))
 	if nl < 0 {
 		t.skipping = true // a partial line passed: its rest is no line of its own

@@ -56,6 +56,7 @@ type loop struct {
 	st      *Stats            // the Follower's counters, updated as things happen
 	watcher *fsnotify.Watcher // nil when polling every directory
 
+	held   []*tracked           // files a Holder kept content of at the last read or commit (hold.go)
 	byPath map[string]*tracked  // attached and moved files by their current name
 	byKey  map[fileKey]*tracked // every tracked file, detached ones too, by identity
 	dirs   map[string]bool      // directory → true: inotify watch, false: polled
@@ -281,6 +282,9 @@ func (l *loop) shutdown(cause error) error {
 	if l.ticker != nil {
 		l.ticker.Stop()
 	}
+	for _, t := range l.held {
+		l.release(t, true)
+	}
 	if l.emitted {
 		if err := l.f.consumer.Flush(); err != nil {
 			cause = errors.Join(cause, fmt.Errorf("watch: flush output: %w", err))
@@ -439,9 +443,10 @@ func (l *loop) drainPlain() error {
 
 // commit records that everything read so far has been flushed.
 func (l *loop) commit() {
+	l.refreshHolds()
 	for _, t := range l.touched {
 		t.touched = false
-		t.committed = t.position
+		t.committed = l.committable(t)
 	}
 	if len(l.touched) > 0 {
 		l.changed = true
@@ -461,6 +466,7 @@ func (l *loop) commit() {
 // forget drops t; with retire its identity is kept a while so that a copy of
 // it, or its reappearance under a new name, is not read twice.
 func (l *loop) forget(t *tracked, retire bool) {
+	l.release(t, false)
 	if retire {
 		l.retire(t)
 	}

@@ -156,6 +156,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 			if err := l.emit(t, data[:last+1]); err != nil {
 				return err
 			}
+			l.noteHold(t, data[:last+1], l.buf, start)
 			l.advance(t, l.buf, start, last+1)
 			if full {
 				continue
@@ -169,6 +170,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 			if err := l.emit(t, data[:l.cfg.MaxLine]); err != nil {
 				return err
 			}
+			l.noteHold(t, data[:l.cfg.MaxLine], l.buf, start)
 			l.st.LongLines.Add(1)
 			l.advance(t, l.buf, start, l.cfg.MaxLine)
 			t.skipping = true
@@ -189,6 +191,7 @@ func (l *loop) readLines(t *tracked, hold bool) error {
 			if err := l.emit(t, data); err != nil {
 				return err
 			}
+			l.noteHold(t, data, l.buf, start)
 			l.advance(t, l.buf, start, len(data))
 			t.skipping = true
 		} else {
@@ -307,6 +310,8 @@ var nl = []byte{'\n'}
 // already read (cp onto an existing app.log.1 truncates and refills it),
 // and read again by the drain.
 func (l *loop) truncated(t *tracked, size int64) {
+	l.release(t, false) // what a Holder kept of the old content ends here
+	t.holding = notHeld
 	l.retire(t)
 	if len(t.shadows) > 0 {
 		pos := t.position

@@ -181,6 +181,26 @@ type FileEnder interface {
 	FileEnd(f File)
 }
 
+// Holder is implemented by a Consumer whose stages keep back the end of
+// what they were passed: a multiline event that is not yet whole, the
+// parts of a line a container runtime split. For such a file the Follower
+// checkpoints the offset where the held content begins, not the end of
+// what was read, so that a restart, after a kill -9 too, reads the held
+// content again whole and nothing half-emitted is taken as done.
+type Holder interface {
+	// Held reports where the content of f that the Consumer still holds
+	// begins; ok is false when it holds none. The offset is a line start
+	// within what was passed since the last time it was reported, or the
+	// same offset as then.
+	Held(f File) (off int64, ok bool)
+	// Release is called when the content of f passed so far is done: f
+	// was forgotten (rotated away and drained, or deleted), truncated or
+	// rewritten (what follows is new content from offset 0), or the
+	// Follower is stopping (shutdown). The Consumer emits what it holds of
+	// f, and the next Flush writes it.
+	Release(f File, shutdown bool)
+}
+
 // Heartbeat is implemented by a Consumer that wants to know the loop is alive
 // even when no line arrives: Beat is called after every maintenance tick
 // (each SaveInterval), once the tick's work is done. The daemon feeds the

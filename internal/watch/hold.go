@@ -1,0 +1,113 @@
+package watch
+
+import (
+	"bytes"
+
+	"github.com/logscan/logscan/internal/state"
+)
+
+// holdState says what a Holder keeps back of a file.
+type holdState uint8
+
+const (
+	notHeld holdState = iota
+	// heldAt: t.hold is the position where the held content begins.
+	heldAt
+	// heldUnknown: the held content began where no position could be
+	// taken (inside a line longer than the read buffer); nothing more is
+	// committed until the hold ends, so a restart repeats rather than
+	// loses.
+	heldUnknown
+)
+
+// noteHold asks the Holder, after block (at t's offset, not yet advanced
+// over) was passed, whether it holds content of t, and takes the position
+// of where that begins. buf holds the file's bytes from start, the tail
+// before t's offset included, as readLines reads them.
+func (l *loop) noteHold(t *tracked, block, buf []byte, start int64) {
+	h, ok := l.f.consumer.(Holder)
+	if !ok {
+		return
+	}
+	off, held := h.Held(t.fileID())
+	// The pass moved the line number past block already.
+	line := t.line
+	if line > 0 {
+		line -= lineCount(block, int64(bytes.Count(block, nl)))
+	}
+	switch {
+	case !held:
+		t.holding = notHeld
+	case t.holding == heldAt && t.hold.offset == off:
+		// the same hold as before: its position stands
+	case off == t.offset:
+		t.hold, t.holding = t.position, heldAt
+		t.hold.line = line
+	case off > t.offset && off <= t.offset+int64(len(block)) && buf != nil:
+		t.hold, t.holding = t.position, heldAt
+		t.hold.marks.cut(t.offset)
+		t.hold.offset, t.hold.skipping = off, false
+		if line > 0 {
+			t.hold.line = line + int64(bytes.Count(block[:off-t.offset], nl))
+		}
+		end := int(off - start)
+		t.hold.tailLen = int(min(off, tailMax))
+		t.hold.tailCRC = state.Checksum(buf[end-t.hold.tailLen : end])
+	default:
+		t.holding = heldUnknown
+	}
+	if t.holding != notHeld && !t.inHeld {
+		t.inHeld = true
+		l.held = append(l.held, t)
+	}
+}
+
+// committable is the position of t that a commit may record: where the
+// held content begins while a Holder keeps some back.
+func (l *loop) committable(t *tracked) position {
+	switch t.holding {
+	case heldAt:
+		if t.hold.offset < t.position.offset {
+			return t.hold
+		}
+	case heldUnknown:
+		return t.committed
+	}
+	return t.position
+}
+
+// refreshHolds asks again about the files held at the last commit: the
+// Holder may have let go of them since (an idle flush) without a read, and
+// their records must then move on to what was read. A hold that moved on
+// without a read keeps the old position: a restart then repeats, never
+// loses.
+func (l *loop) refreshHolds() {
+	h, ok := l.f.consumer.(Holder)
+	if !ok || len(l.held) == 0 {
+		return
+	}
+	kept := l.held[:0]
+	for _, t := range l.held {
+		if t.naming == forgotten {
+			t.inHeld = false
+			continue
+		}
+		if _, held := h.Held(t.fileID()); !held {
+			t.holding, t.inHeld = notHeld, false
+			l.touch(t)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(l.held[len(kept):])
+	l.held = kept
+}
+
+// release tells the Holder that t gets nothing more, so that it emits what
+// it holds; the output is flushed with the next batch.
+func (l *loop) release(t *tracked, shutdown bool) {
+	if h, ok := l.f.consumer.(Holder); ok {
+		h.Release(t.fileID(), shutdown)
+		l.emitted = true
+	}
+}
