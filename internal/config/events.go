@@ -51,17 +51,17 @@ func (e *Events) Enabled() bool {
 
 // eventKeys are the keys of the event stages, with their types.
 var eventKeys = map[string]kind{
-	"format":              kString,
-	"files":               kRules,
-	"multiline.preset":    kString,
-	"multiline.start":     kPatterns,
-	"multiline.continue":  kPatterns,
-	"multiline.max_lines": kInt,
-	"multiline.max_bytes": kSize,
+	"format":               kString,
+	"files":                kRules,
+	"multiline.preset":     kString,
+	"multiline.start":      kPatterns,
+	"multiline.continue":   kPatterns,
+	"multiline.max_lines":  kInt,
+	"multiline.max_bytes":  kSize,
 	"multiline.idle_flush": kDuration,
-	"where":               kPatterns,
-	"on_parse_error":      kString,
-	"output.fields":       kStrings,
+	"where":                kPatterns,
+	"on_parse_error":       kString,
+	"output.fields":        kStrings,
 }
 
 func init() {

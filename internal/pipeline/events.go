@@ -19,7 +19,7 @@ import (
 type events struct {
 	def   format
 	files []globFormat
-	multi multiline.Config // Enabled() or not
+	multi multiline.Config  // Enabled() or not
 	proto *multiline.Joiner // compiled once; each file gets a Clone
 	// where must all hold for every event; ruleWhere[r] also for rule r.
 	where     []*where.Expr
@@ -195,8 +195,8 @@ type eventFile struct {
 	// first line, which a multiline event takes as its own.
 	wrap wrapInfo
 	rec  fields.Record
-	ev      output.Event
-	res     []output.Attr
+	ev   output.Event
+	res  []output.Attr
 }
 
 type wrapInfo struct {

@@ -58,8 +58,8 @@ type tracked struct {
 	// (hold.go); its offset, not position's, is committed.
 	hold    position
 	holding holdState
-	inHeld  bool // queued in l.held
-	head      []byte   // first min(size, 1 KiB) bytes
+	inHeld  bool   // queued in l.held
+	head    []byte // first min(size, 1 KiB) bytes
 
 	size     int64 // size at the last fstat
 	mtime    time.Time
