@@ -120,46 +120,50 @@ var modeCases = []modeCase{
 func TestModesAgree(t *testing.T) {
 	root := modeTree(t)
 	for _, c := range modeCases {
-		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			oneshot, code := runMode(t, append(slices.Clone(c.args), root))
-			if code == 2 {
-				t.Fatalf("one-shot: exit 2")
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) { checkModes(t, root, c) })
+	}
+}
+
+// checkModes runs one case in every mode against root.
+func checkModes(t *testing.T, root string, c modeCase) {
+	t.Helper()
+	oneshot, code := runMode(t, append(slices.Clone(c.args), root))
+	if code == 2 {
+		t.Fatalf("one-shot: exit 2")
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	for _, mode := range []string{"incremental", "follow"} {
+		if mode == "follow" {
+			state = filepath.Join(t.TempDir(), "state.json") // a first start, as the incremental run's was
+		}
+		args := append(slices.Clone(c.args), "--state-file", state, root)
+		var got []string
+		var code2 int
+		if mode == "follow" {
+			args = append([]string{"--follow", "--start-at", "beginning", "--save-interval", "100ms"}, args...)
+			got, code2 = runFollow(t, args, oneshot)
+		} else {
+			got, code2 = runMode(t, args)
+		}
+		if slices.Contains(c.refused, mode) {
+			if code2 != 2 {
+				t.Errorf("%s: exit %d, want 2 (refused)", mode, code2)
 			}
-			state := filepath.Join(t.TempDir(), "state.json")
-			for _, mode := range []string{"incremental", "follow"} {
-				if mode == "follow" {
-					state = filepath.Join(t.TempDir(), "state.json") // a first start, as the incremental run's was
-				}
-				args := append(slices.Clone(c.args), "--state-file", state, root)
-				var got []string
-				var code2 int
-				if mode == "follow" {
-					args = append([]string{"--follow", "--start-at", "beginning", "--save-interval", "100ms"}, args...)
-					got, code2 = runFollow(t, args, oneshot)
-				} else {
-					got, code2 = runMode(t, args)
-				}
-				if slices.Contains(c.refused, mode) {
-					if code2 != 2 {
-						t.Errorf("%s: exit %d, want 2 (refused)", mode, code2)
-					}
-					// The refusal comes before any file is read, so the
-					// message is taken in-process.
-					r := runCLI(t, "", args...)
-					modeName := map[string]string{"incremental": "incremental run", "follow": "follow mode"}[mode]
-					if r.code != 2 || !strings.Contains(r.stderr, "flag "+c.flag) || !strings.Contains(r.stderr, modeName) {
-						t.Errorf("%s: refusal %q does not name flag %s and %s", mode, r.stderr, c.flag, modeName)
-					}
-					continue
-				}
-				if mode == "incremental" && code2 != code {
-					t.Errorf("%s: exit %d, one-shot exit %d", mode, code2, code)
-				}
-				if !slices.Equal(got, oneshot) {
-					t.Errorf("%s differs from one-shot:\n%s", mode, diffLines(oneshot, got))
-				}
+			// The refusal comes before any file is read, so the
+			// message is taken in-process.
+			r := runCLI(t, "", args...)
+			modeName := map[string]string{"incremental": "incremental run", "follow": "follow mode"}[mode]
+			if r.code != 2 || !strings.Contains(r.stderr, "flag "+c.flag) || !strings.Contains(r.stderr, modeName) {
+				t.Errorf("%s: refusal %q does not name flag %s and %s", mode, r.stderr, c.flag, modeName)
 			}
-		})
+			continue
+		}
+		if mode == "incremental" && code2 != code {
+			t.Errorf("%s: exit %d, one-shot exit %d", mode, code2, code)
+		}
+		if !slices.Equal(got, oneshot) {
+			t.Errorf("%s differs from one-shot:\n%s", mode, diffLines(oneshot, got))
+		}
 	}
 }
 
@@ -256,6 +260,7 @@ func normalise(s string) []string {
 		}
 		delete(m, "file_id")
 		delete(m, "time")
+		delete(m, "observed_time")
 		b, _ := json.Marshal(m)
 		lines[i] = string(b)
 	}

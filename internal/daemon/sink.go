@@ -125,6 +125,19 @@ func (s *sink) begin(f watch.File) {
 		return
 	}
 	s.sc.Begin(f.Path, f.ID(), 0, false)
+	s.adopt(f)
+}
+
+// adopt lets a new file take over the pending event of the file that had
+// its name before (rotated away or deleted), so that an event that spans
+// the rotation is one event (pipeline/rotation.go).
+func (s *sink) adopt(f watch.File) {
+	for id, k := range s.files {
+		if id != f.ID() && k.st.Name() == f.Path && s.sc.Adopt(&k.st) {
+			s.files[id] = k
+			return
+		}
+	}
 }
 
 // Lines implements watch.Consumer.

@@ -57,7 +57,9 @@ func ParseJSON(line []byte, r *Record, want []string) error {
 	s := jsonScanner{b: line, r: r, want: want}
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return s.fail("not a JSON object")
+		// A text line in a JSON file is the common failure: it must not
+		// cost an allocation per line.
+		return errNotObject
 	}
 	if len(want) > 0 && len(want) <= 64 {
 		s.all = 1<<len(want) - 1
@@ -80,6 +82,9 @@ func ParseJSON(line []byte, r *Record, want []string) error {
 
 // errDone stops the scan once every wanted key has been found.
 var errDone = &SyntaxError{Format: "json", Msg: "done"}
+
+// errNotObject is returned for a line that does not start with '{'.
+var errNotObject = &SyntaxError{Format: "json", Msg: "not a JSON object"}
 
 type jsonScanner struct {
 	b     []byte

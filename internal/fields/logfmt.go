@@ -69,12 +69,15 @@ func parseLogfmt(line []byte, r *Record, want []string) (pairs int, err error) {
 		}
 	}
 	if pairs == 0 {
-		return 0, &SyntaxError{Format: "logfmt", Offset: len(line), Msg: "no key=value pair"}
+		return 0, errNoPair // a text line, the common failure: no allocation
 	}
 	return pairs, nil
 }
 
 var trueText = []byte("true")
+
+// errNoPair is returned for a line without a key=value pair.
+var errNoPair = &SyntaxError{Format: "logfmt", Msg: "no key=value pair"}
 
 func wants(want []string, key []byte) bool {
 	if want == nil {

@@ -92,16 +92,14 @@ func (s *Scanner) parse(text []byte, wrap wrapInfo) bool {
 		first = text[:i]
 	}
 	if f == fields.FormatAuto {
-		// Detect allocates: the wrapped message's format is decided once
-		// per file, on its first message.
-		f = fields.Detect(first)
-		ef.f.inner = f
+		f = sniff(first)
 	}
 	want := e.want
 	if s.Tap != nil {
 		want = nil // /matches shows every field
 	}
 	var err error
+	kept := len(rec.Fields)
 	switch f {
 	case fields.FormatJSON:
 		err = fields.ParseJSON(first, rec, want)
@@ -112,10 +110,32 @@ func (s *Scanner) parse(text []byte, wrap wrapInfo) bool {
 	}
 	if err != nil {
 		s.ParseErrors++
-		rec.Reset()
+		rec.Fields = rec.Fields[:kept] // the wrapper's fields stay
 		return !e.drop
 	}
 	return true
+}
+
+// sniff decides the format of a message a runtime wraps (+auto), message
+// by message, since a pod's container may mix JSON logs with plain lines
+// from a library: a JSON object, logfmt (a key=value first), or text,
+// which is not parsed and is no parse error. It looks at a few bytes and
+// allocates nothing, unlike fields.Detect, which a file's first line
+// takes.
+func sniff(msg []byte) fields.Format {
+	msg = bytes.TrimLeft(msg, " \t")
+	if len(msg) > 0 && msg[0] == '{' {
+		return fields.FormatJSON
+	}
+	for i, c := range msg {
+		switch {
+		case c == '=' && i > 0:
+			return fields.FormatLogfmt
+		case c <= ' ' || c == '"':
+			return fields.FormatText
+		}
+	}
+	return fields.FormatText
 }
 
 var iostream = []byte("log.iostream")

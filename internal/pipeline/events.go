@@ -197,6 +197,10 @@ type eventFile struct {
 	rec  fields.Record
 	ev   output.Event
 	res  []output.Attr
+	// adopted is set while this file's joiner holds an event that began in
+	// the file it replaced (rotation.go); lent, in that file, points here.
+	adopted *adoption
+	lent    *eventFile
 }
 
 type wrapInfo struct {

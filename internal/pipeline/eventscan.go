@@ -157,7 +157,13 @@ func (s *Scanner) eventLine(line []byte, off, next, num int64) bool {
 // joined emits a multiline event.
 func (s *Scanner) joined(ev *multiline.Event) bool {
 	s.Flushes[ev.Reason]++
-	return s.event(ev.Text, ev.Offset, ev.EndOffset, ev.Line, ev.Lines, ev.Truncated, s.ef.wrap)
+	emit := func() bool {
+		return s.event(ev.Text, ev.Offset, ev.EndOffset, ev.Line, ev.Lines, ev.Truncated, s.ef.wrap)
+	}
+	if s.ef.adopted != nil {
+		return s.asAdopted(emit)
+	}
+	return emit()
 }
 
 // unwrap strips a CRI or Docker line to its message, joining the parts
@@ -259,6 +265,12 @@ func (p *Pipeline) HasEvents() bool { return p.events != nil }
 func heldOf(ef *eventFile) (off, line int64, ok bool) {
 	if ef == nil {
 		return 0, 0, false
+	}
+	if ef.adopted != nil {
+		return 0, 1, true // the adopted event goes on in this file's first lines
+	}
+	if at, ok := lentHold(ef); ok {
+		return at, 0, true
 	}
 	if ef.join != nil {
 		if off, line, ok = ef.join.Pending(); ok {

@@ -14,6 +14,9 @@ import (
 // alone, so no API server is needed; they are the OpenTelemetry ones.
 func resourceOf(path string, dst []output.Attr) []output.Attr {
 	dst = append(dst, output.Attr{Key: "log.file.path", Value: path}, output.Attr{Key: "log.file.name", Value: filepath.Base(path)})
+	if !strings.Contains(path, "pods") {
+		return dst
+	}
 	parts := strings.Split(filepath.ToSlash(path), "/")
 	n := len(parts)
 	if n < 4 || parts[n-4] != "pods" {
