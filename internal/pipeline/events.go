@@ -7,6 +7,7 @@ import (
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/fields"
 	"github.com/logscan/logscan/internal/filter"
+	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/multiline"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/where"
@@ -30,8 +31,10 @@ type events struct {
 	drop    bool // on_parse_error: drop
 	columns []string
 	// lits are bytes every selected line holds (from the filters): a line
-	// without one of them is not parsed at all.
+	// without one of them is not parsed at all. seek finds the rarest
+	// likely of them in a whole block (literals).
 	lits [][]byte
+	seek *match.Matcher
 	// metrics: parse errors and multiline flushes, by cause, counted by
 	// the Scanner and read by the daemon.
 }
@@ -90,7 +93,11 @@ func compileEvents(cfg *config.Config, jsonOut bool) (*events, error) {
 	if len(cfg.Match) > 0 {
 		e.ruleWhere = append(e.ruleWhere, nil) // the flag rule
 	}
-	e.lits = literals(e.where)
+	var seek []byte
+	e.lits, seek = literals(e.where)
+	if e.seek, err = seeker(seek); err != nil {
+		return nil, err
+	}
 	if !jsonOut {
 		e.want = wanted(e)
 	}
@@ -98,18 +105,42 @@ func compileEvents(cfg *config.Config, jsonOut bool) (*events, error) {
 }
 
 // literals are the filters' required bytes, but for the fields a wrapper
-// makes up (the CRI stream), which the event's text does not hold.
-func literals(exprs []*where.Expr) [][]byte {
-	var out [][]byte
+// makes up (the CRI stream), which the event's text does not hold: every
+// one must be in a line for the filters to hold. seek is the one to search
+// the blocks for: a value's text rather than a key's, which most lines of
+// a structured log carry, and the longest of those.
+func literals(exprs []*where.Expr) (all [][]byte, seek []byte) {
+	var keys []byte
 	for _, x := range exprs {
 		if x.Field() == string(iostream) {
 			continue
 		}
-		if l := where.Literals([]*where.Expr{x}); len(l) == 1 && len(l[0]) > 0 {
-			out = append(out, l[0])
+		if l, ok := x.Literal(); ok && len(l) > 0 {
+			all = append(all, l)
+			if len(l) > len(seek) {
+				seek = l
+			}
+		}
+		if k := x.KeyLiteral(); len(k) > 0 {
+			all = append(all, k)
+			if len(k) > len(keys) {
+				keys = k
+			}
 		}
 	}
-	return out
+	if seek == nil {
+		seek = keys
+	}
+	return all, seek
+}
+
+// seeker compiles the literal the blocks are searched for with the
+// matcher's literal search (rare bytes first, vectorised), or nil.
+func seeker(lit []byte) (*match.Matcher, error) {
+	if len(lit) == 0 {
+		return nil, nil
+	}
+	return match.Compile([]match.Rule{{Match: []string{string(lit)}, Fixed: true}}, match.Options{})
 }
 
 // wanted lists the fields that filters and columns read, and those that

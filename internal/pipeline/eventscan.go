@@ -58,7 +58,7 @@ func (s *Scanner) candidates() bool {
 	case ef.f.outer != fields.FormatJSON && ef.f.outer != fields.FormatLogfmt && ef.f.outer != fields.FormatText:
 		return false
 	}
-	return s.p.Matcher.NumRules() > 0 || len(e.lits) > 0
+	return s.p.Matcher.NumRules() > 0 || e.seek != nil
 }
 
 // blockCandidates finds the next line that can be selected (a rule's
@@ -66,22 +66,14 @@ func (s *Scanner) candidates() bool {
 // path does, and parses only those lines.
 func (s *Scanner) blockCandidates(block []byte, base int64) bool {
 	m := s.p.Matcher
-	lit := longest(s.p.events.lits)
+	if m.NumRules() == 0 {
+		m = s.p.events.seek
+	}
 	counted := 0
 	for pos := 0; pos < len(block); {
-		var start, end int
-		if m.NumRules() > 0 {
-			var ok bool
-			if start, end, _, ok = m.Next(block, pos); !ok {
-				break
-			}
-		} else {
-			i := bytes.Index(block[pos:], lit)
-			if i < 0 {
-				break
-			}
-			start = lineStart(block, pos, pos+i)
-			end, _ = lineAt(block, pos+i)
+		start, end, _, ok := m.Next(block, pos)
+		if !ok {
+			break
 		}
 		s.lines += int64(bytes.Count(block[counted:start], nl)) + 1
 		counted = min(end+1, len(block))
@@ -100,25 +92,6 @@ func (s *Scanner) blockCandidates(block []byte, base int64) bool {
 		s.lines++
 	}
 	return true
-}
-
-// lineStart returns the start of the line holding block[i], not before
-// from (a line start).
-func lineStart(block []byte, from, i int) int {
-	if j := bytes.LastIndexByte(block[from:i], '\n'); j >= 0 {
-		return from + j + 1
-	}
-	return from
-}
-
-func longest(lits [][]byte) []byte {
-	var best []byte
-	for _, l := range lits {
-		if len(l) > len(best) {
-			best = l
-		}
-	}
-	return best
 }
 
 // eventLine takes one physical line at offset off (next is just past it)
