@@ -62,6 +62,8 @@ type Options struct {
 	WatchdogTick <-chan time.Time
 	// Started, if set, receives the HTTP server's address once it listens (tests).
 	Started func(addr string)
+	// Now is the clock of the event stages' idle timer; nil means time.Now.
+	Now func() time.Time
 }
 
 // Result is what a run found, for the exit status and --stats.
@@ -122,6 +124,10 @@ func start(o Options) (*daemon, error) {
 	d := &daemon{o: o, cfg: cfg, log: o.Log, met: metrics.New(o.Version)}
 	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
 	d.s = newSink(o.Stdout, o.OutputBuffer, p, d.met, d.hub)
+	d.s.stateful = cfg.StateFile != ""
+	if o.Now != nil {
+		d.s.sc.Now = o.Now
+	}
 	if cfg.Mode() == config.Incremental {
 		d.s.files = map[string]keptFile{}
 	}

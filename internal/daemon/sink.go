@@ -48,6 +48,9 @@ type sink struct {
 	// event); nil otherwise, in follow mode, where nothing is kept per file.
 	files map[string]keptFile
 	ev    *metrics.EventMetrics
+	// stateful: offsets are saved, so a pending event is kept back at
+	// shutdown rather than emitted (Release).
+	stateful bool
 	// parseErrors and flushes are the Scanner's counts already added to ev.
 	parseErrors int64
 	flushes     [len(pipeline.Scanner{}.Flushes)]int64
@@ -243,10 +246,17 @@ func (s *sink) Held(f watch.File) (int64, bool) {
 }
 
 // Release implements watch.Holder: the content of f so far is done, so
-// its pending event is emitted, ended by rotation (or truncation) or by
-// shutdown, and its state dropped: new content starts afresh.
+// its pending event is emitted, ended by rotation (or truncation), and its
+// state dropped: new content starts afresh. At shutdown with a state file
+// the pending event is kept back instead: its start is what is saved, and
+// the next start reads it again and emits it whole, so that a trace still
+// being written is never cut in two by a restart. Without a state file
+// nothing would read it again, so it is emitted (reason shutdown).
 func (s *sink) Release(f watch.File, shutdown bool) {
 	if _, ok := s.files[f.ID()]; !ok && !(s.begun && f == s.cur) {
+		return
+	}
+	if shutdown && s.stateful {
 		return
 	}
 	if !s.begun || f != s.cur {

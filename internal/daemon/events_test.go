@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/testutil"
+)
+
+// clock is an injected clock for the idle timer.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestFollowIdleFlush follows a Java trace written slowly: while its lines
+// keep coming, however long the trace takes, it is not emitted; once no
+// line came for multiline.idle_flush (2 s by the injected clock) it is
+// emitted whole, counted as an idle flush.
+func TestFollowIdleFlush(t *testing.T) {
+	root := t.TempDir()
+	logf := filepath.Join(root, "app.log")
+	testutil.AppendFile(t, logf, "")
+	cfg, err := config.Load(config.Sources{Flags: map[string]any{
+		"roots": []string{root}, "follow": true, "http.listen": "127.0.0.1:0", "save_interval": "10ms",
+		"multiline.preset": "java", "match": []string{"Exception"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	var out testutil.SyncBuffer
+	addr := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Options{Config: cfg, Stdout: &out, Log: zerolog.Nop(), Now: clk.Now, Started: func(a string) { addr <- a }})
+		done <- err
+	}()
+	base := "http://" + <-addr
+	testutil.Eventually(t, "readiness (the initial read done)", 10*time.Second, func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	read := func(n string) {
+		testutil.Eventually(t, n+" lines read", 10*time.Second, func() bool {
+			_, m := get(t, base+"/metrics")
+			return metricValue(m, "logscan_lines_read_total") == n
+		})
+	}
+	// quiet waits for a few heartbeats (every 10 ms), after which a due
+	// event would have been written.
+	quiet := func(what string) {
+		time.Sleep(100 * time.Millisecond)
+		if out.String() != "" {
+			t.Fatalf("%s: emitted %q", what, out.String())
+		}
+	}
+	testutil.AppendFile(t, logf, "ERROR x\njava.lang.IllegalStateException: y\n\tat a.b(C.java:1)\n")
+	read("3")
+	clk.Add(1500 * time.Millisecond)
+	quiet("1.5 s after the last line")
+	testutil.AppendFile(t, logf, "\tat c.d(E.java:2)\n")
+	read("4")
+	clk.Add(1500 * time.Millisecond)
+	quiet("3 s after the first line, 1.5 s after the last")
+	clk.Add(600 * time.Millisecond)
+	testutil.Eventually(t, "the idle event", 10*time.Second, func() bool { return strings.Count(out.String(), "\n") == 4 })
+	want := strings.ReplaceAll("P:ERROR x\nP:java.lang.IllegalStateException: y\nP:\tat a.b(C.java:1)\nP:\tat c.d(E.java:2)\n", "P", logf)
+	if out.String() != want {
+		t.Errorf("event = %q, want %q", out.String(), want)
+	}
+	_, m := get(t, base+"/metrics")
+	if v := metricValue(m, `logscan_multiline_flush_total{reason="idle"}`); v != "1" {
+		t.Errorf(`flush_total{reason="idle"} = %q, want 1`, v)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
