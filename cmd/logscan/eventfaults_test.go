@@ -69,7 +69,7 @@ func TestFollowEventsUnderFaults(t *testing.T) {
 		}
 		testutil.AppendFile(t, logf, second)
 	}
-	testutil.AppendFile(t, logf, "2026-12-01 10:00:01.000 INFO [main] svc - done\n") // ends the last event
+	testutil.AppendFile(t, logf, "2026-12-01 10:00:01.000 INFO [main] svc - done\n")    // ends the last event
 	waitFor := func() bool { return len(seen(append(out, p.Output()...))) == events+1 } // +1: the key of headless events
 	testutil.Eventually(t, "every event", 20*time.Second, waitFor)
 	p.Stop(t, syscall.SIGTERM, 10*time.Second)
