@@ -30,7 +30,7 @@ func traceEvent(k int) (first, second string, lines int) {
 // TestFollowEventsUnderFaults writes Java traces into a followed file, each
 // in two halves with the follower reading the first before the second is
 // written, and in between kills it (-9), stops it (SIGTERM) and restarts
-// it, or rotates the file by renaming it. Every event must come out whole,
+// it, or rotates the file by renaming it or by copytruncate. Every event must come out whole,
 // exactly once: none lost, none split, none repeated.
 func TestFollowEventsUnderFaults(t *testing.T) {
 	root := t.TempDir()
@@ -66,6 +66,9 @@ func TestFollowEventsUnderFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			faults["rename rotation mid-event"]++
+		case 1:
+			copyTruncate(t, logf)
+			faults["copytruncate mid-event"]++
 		}
 		testutil.AppendFile(t, logf, second)
 	}
@@ -96,6 +99,22 @@ func TestFollowEventsUnderFaults(t *testing.T) {
 	t.Logf("%d events, faults %v: lost %d, split %d, duplicated %d", events, faults, lost, split, dup)
 	if lost+split+dup > 0 {
 		t.Errorf("lost %d, split %d, duplicated %d; output:\n%s", lost, split, dup, strings.Join(out, "\n"))
+	}
+}
+
+// copyTruncate does what logrotate's copytruncate does: copy the file,
+// then truncate it in place, so that the writer goes on at offset 0.
+func copyTruncate(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 

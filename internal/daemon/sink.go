@@ -245,28 +245,36 @@ func (s *sink) Held(f watch.File) (int64, bool) {
 	return 0, false
 }
 
-// Release implements watch.Holder: the content of f so far is done, so
-// its pending event is emitted, ended by rotation (or truncation), and its
-// state dropped: new content starts afresh. At shutdown with a state file
-// the pending event is kept back instead: its start is what is saved, and
-// the next start reads it again and emits it whole, so that a trace still
-// being written is never cut in two by a restart. Without a state file
-// nothing would read it again, so it is emitted (reason shutdown).
-func (s *sink) Release(f watch.File, shutdown bool) {
+// Release implements watch.Holder. A forgotten file's pending event is
+// emitted (reason rotate) and its state dropped. A truncated one
+// (copytruncate) keeps its pending event, which the new content's first
+// lines may continue, as after a rename rotation; its state goes on with
+// the new content. At shutdown with a state file the pending event is kept
+// back: its start is what is saved, and the next start reads it again and
+// emits it whole, so that a trace still being written is never cut in two
+// by a restart. Without a state file nothing would read it again, so it is
+// emitted (reason shutdown).
+func (s *sink) Release(f watch.File, why watch.ReleaseReason) {
 	if _, ok := s.files[f.ID()]; !ok && !(s.begun && f == s.cur) {
 		return
 	}
-	if shutdown && s.stateful {
+	if why == watch.Shutdown && s.stateful {
 		return
 	}
 	if !s.begun || f != s.cur {
 		s.begin(f)
 	}
-	why := multiline.Rotate
-	if shutdown {
-		why = multiline.Shutdown
+	switch why {
+	case watch.Truncated:
+		if s.sc.Truncated() {
+			return
+		}
+		s.sc.FlushEvents(multiline.Rotate)
+	case watch.Shutdown:
+		s.sc.FlushEvents(multiline.Shutdown)
+	default:
+		s.sc.FlushEvents(multiline.Rotate)
 	}
-	s.sc.FlushEvents(why)
 	s.begun = false
 	delete(s.files, f.ID())
 }

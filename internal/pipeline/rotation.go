@@ -63,3 +63,22 @@ func (s *Scanner) asAdopted(emit func() bool) bool {
 	s.name, s.fileID, s.ef.ev.Resource = name, id, res
 	return ok
 }
+
+// Truncated keeps the current file's pending multiline event across a
+// truncation (copytruncate): the file's new content, from offset 0, may
+// continue it, as a renamed file's successor may. The file then holds from
+// its new start until the event is out. It reports false when nothing is
+// pending, and the caller starts the file afresh.
+func (s *Scanner) Truncated() bool {
+	ef := s.ef
+	if ef == nil || ef.join == nil || ef.adopted != nil {
+		return false
+	}
+	at, _, ok := ef.join.Pending()
+	if !ok {
+		return false
+	}
+	ef.adopted = &adoption{name: s.name, fileID: s.fileID, at: at, res: append([]output.Attr(nil), ef.res...)}
+	s.started = false // the new content's head is checked again
+	return true
+}

@@ -2,7 +2,9 @@ package watch
 
 import (
 	"bytes"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/logscan/logscan/internal/state"
 )
@@ -96,8 +98,9 @@ const (
 // original is truncated, and then supplies the bytes the original lost. A
 // copy that ends before that offset, with every mark up to its end
 // matching, is a prefix of content read: none of it is new (see marks.go).
-// Only content of at least 1 KiB is matched, so that small new files that
-// merely look alike are never skipped. It reports true when the file may be
+// Content under 1 KiB is matched only when the names also say "rotation"
+// (app.log.1 for app.log), so that small new files that merely look alike
+// are never skipped. It reports true when the file may be
 // a copy still being written, or is still empty.
 func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 	if size == 0 {
@@ -125,7 +128,7 @@ func (l *loop) decideCopy(t *tracked, size int64) (wait bool) {
 			}
 			continue
 		}
-		if found = try(fingerprint{head: o.head, position: o.position, key: o.key}, o); found {
+		if found = try(fingerprint{head: o.head, position: o.position, key: o.key, path: o.path}, o); found {
 			break
 		}
 	}
@@ -177,7 +180,10 @@ func (l *loop) copyFound(t *tracked, msg string) {
 // become one as it is still being written, or is a prefix of it. A copy
 // takes c's position, or becomes o's shadow.
 func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVerdict {
-	if c.offset < headMax {
+	if c.offset < headMax && (c.key == t.key || !rotationName(t.path, c.path)) {
+		// Under 1 KiB a shared head proves little (syslog and messages
+		// start alike); the names must also say "rotation": copytruncate
+		// of a small app.log makes app.log.1, which must not be read again.
 		return notCopy
 	}
 	if c.head != nil {
@@ -224,6 +230,18 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVe
 		l.linkShadow(t, o)
 	}
 	return isCopy
+}
+
+// rotationName reports whether path is named as a plain rotation of the
+// file at orig, in its directory: app.log.1, app.log-20261201, app.log_old
+// for app.log. It is stricter than relatedName (app-1.log is a file of its
+// own), as only the names vouch for a small copy.
+func rotationName(path, orig string) bool {
+	if orig == "" || filepath.Dir(path) != filepath.Dir(orig) {
+		return false
+	}
+	rest, ok := strings.CutPrefix(filepath.Base(path), filepath.Base(orig))
+	return ok && rest != "" && strings.ContainsRune(".-_", rune(rest[0]))
 }
 
 // sameRange reports whether the last bytes (up to 1 KiB) before size are the

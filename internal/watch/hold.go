@@ -105,9 +105,9 @@ func (l *loop) refreshHolds() {
 
 // release tells the Holder that t gets nothing more, so that it emits what
 // it holds; the output is flushed with the next batch.
-func (l *loop) release(t *tracked, shutdown bool) {
+func (l *loop) release(t *tracked, why ReleaseReason) {
 	if h, ok := l.f.consumer.(Holder); ok {
-		h.Release(t.fileID(), shutdown)
+		h.Release(t.fileID(), why)
 		l.emitted = true
 	}
 }

@@ -283,7 +283,7 @@ func (l *loop) shutdown(cause error) error {
 		l.ticker.Stop()
 	}
 	for _, t := range l.held {
-		l.release(t, true)
+		l.release(t, Shutdown)
 	}
 	if l.emitted {
 		if err := l.f.consumer.Flush(); err != nil {
@@ -466,7 +466,7 @@ func (l *loop) commit() {
 // forget drops t; with retire its identity is kept a while so that a copy of
 // it, or its reappearance under a new name, is not read twice.
 func (l *loop) forget(t *tracked, retire bool) {
-	l.release(t, false)
+	l.release(t, Forgotten)
 	if retire {
 		l.retire(t)
 	}

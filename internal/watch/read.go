@@ -310,7 +310,7 @@ var nl = []byte{'\n'}
 // already read (cp onto an existing app.log.1 truncates and refills it),
 // and read again by the drain.
 func (l *loop) truncated(t *tracked, size int64) {
-	l.release(t, false) // what a Holder kept of the old content ends here
+	l.release(t, Truncated) // what a Holder kept of the old content ends here
 	t.holding = notHeld
 	l.retire(t)
 	if len(t.shadows) > 0 {

@@ -193,13 +193,26 @@ type Holder interface {
 	// within what was passed since the last time it was reported, or the
 	// same offset as then.
 	Held(f File) (off int64, ok bool)
-	// Release is called when the content of f passed so far is done: f
-	// was forgotten (rotated away and drained, or deleted), truncated or
-	// rewritten (what follows is new content from offset 0), or the
-	// Follower is stopping (shutdown). The Consumer emits what it holds of
-	// f, and the next Flush writes it.
-	Release(f File, shutdown bool)
+	// Release is called when the content of f passed so far is done, for
+	// the reason given. The Consumer emits what it holds of f, or keeps it
+	// (at a truncation, to join it to the new content; at shutdown, to
+	// have it read again), and the next Flush writes what it emitted.
+	Release(f File, why ReleaseReason)
 }
+
+// ReleaseReason says why a [Holder] is told that content is done.
+type ReleaseReason uint8
+
+const (
+	// Forgotten: f is followed no more (rotated away and drained, or
+	// deleted).
+	Forgotten ReleaseReason = iota
+	// Truncated: f was truncated or rewritten; what follows is new content
+	// from offset 0, and a held position in the old content means nothing.
+	Truncated
+	// Shutdown: the Follower is stopping; what is held is saved as held.
+	Shutdown
+)
 
 // Heartbeat is implemented by a Consumer that wants to know the loop is alive
 // even when no line arrives: Beat is called after every maintenance tick
