@@ -11,7 +11,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logscan/logscan/internal/config"
+	"github.com/logscan/logscan/internal/httpapi"
+	"github.com/logscan/logscan/internal/metrics"
+	"github.com/logscan/logscan/internal/multiline"
+	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/testutil"
+	"github.com/logscan/logscan/internal/watch"
 )
 
 // clock is an injected clock for the idle timer.
@@ -96,5 +101,64 @@ func TestFollowIdleFlush(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReloadAndPendingEvents reloads the pipeline while a Java trace is
+// pending: a reload that keeps the event stages keeps the trace, which the
+// next lines complete; one that changes them emits it first, under the
+// stages that joined it. Nothing is lost either way.
+func TestReloadAndPendingEvents(t *testing.T) {
+	compile := func(flags map[string]any) *pipeline.Pipeline {
+		cfg, err := config.Load(config.Sources{Flags: flags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pipeline.Compile(cfg, pipeline.Env{Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	java := map[string]any{"multiline.preset": "java", "match": []string{"Exception"}}
+	tests := []struct {
+		name  string
+		next  map[string]any
+		want  string
+		flush int // shutdown flushes counted
+	}{
+		{"same stages, other rules", map[string]any{"multiline.preset": "java", "match": []string{"Exception", "WARN"}},
+			"ERROR a\njava.lang.IllegalStateException: x\n\tat b.c(D.java:1)\n", 0},
+		{"multiline off", map[string]any{"match": []string{"Exception"}},
+			"ERROR a\njava.lang.IllegalStateException: x\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out testutil.SyncBuffer
+			m := metrics.New("test")
+			s := newSink(&out, 0, compile(java), m, httpapi.NewHub(16, m.StreamDropped))
+			f := watch.File{Path: "a.log", Dev: 1, Ino: 2}
+			first := "ERROR a\njava.lang.IllegalStateException: x\n"
+			if err := s.Lines(f, []byte(first), 0, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(); err != nil || out.String() != "" {
+				t.Fatalf("emitted %q (%v) before the trace ended", out.String(), err)
+			}
+			s.setPipeline(compile(tt.next))
+			if err := s.Lines(f, []byte("\tat b.c(D.java:1)\n"), int64(len(first)), 3); err != nil {
+				t.Fatal(err)
+			}
+			s.Release(f, watch.Forgotten)
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want {
+				t.Errorf("output %q, want %q", out.String(), tt.want)
+			}
+			if n := s.sc.Flushes[multiline.Shutdown]; int(n) != tt.flush {
+				t.Errorf("%d shutdown flushes, want %d", n, tt.flush)
+			}
+		})
 	}
 }

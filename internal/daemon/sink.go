@@ -114,13 +114,16 @@ func (s *sink) setPipeline(p *pipeline.Pipeline) { s.next.Store(p) }
 // begin makes f the Scanner's current file, saving the previous one's state
 // in an incremental run.
 func (s *sink) begin(f watch.File) {
-	if s.files != nil && s.begun {
-		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
-	}
 	if p := s.next.Load(); p != s.sc.Pipeline() {
+		if !pipeline.SameEvents(s.sc.Pipeline(), p) {
+			s.flushKept()
+		}
 		s.sc.SetPipeline(p)
 		s.setRules(p)
 		s.keepFiles(p)
+	}
+	if s.files != nil && s.begun {
+		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
 	}
 	s.cur, s.begun = f, true
 	if k, ok := s.files[f.ID()]; ok {
@@ -277,6 +280,27 @@ func (s *sink) Release(f watch.File, why watch.ReleaseReason) {
 	}
 	s.begun = false
 	delete(s.files, f.ID())
+}
+
+// flushKept emits every kept file's pending event under the pipeline that
+// joined it, before a reload changes the event stages (reason shutdown:
+// those stages stop), and forgets the stages' state; the rest of each
+// file's state stays.
+func (s *sink) flushKept() {
+	if s.files == nil {
+		return
+	}
+	if s.begun {
+		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
+		s.begun = false
+	}
+	for id, k := range s.files {
+		s.sc.Restore(k.st)
+		s.sc.FlushEvents(multiline.Shutdown)
+		st := s.sc.Save()
+		st.DropEvents()
+		s.files[id] = keptFile{k.f, st}
+	}
 }
 
 // flushIdle emits the pending events that have been idle for

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/logscan/logscan/internal/config"
@@ -18,7 +19,11 @@ import (
 // filtered (--where). nil in a Pipeline when none of them runs, so the
 // grep paths stay as they are.
 type events struct {
-	def   format
+	// cfg and ruleWhere0 are what the stages were compiled from, for
+	// SameEvents.
+	cfg        config.Events
+	ruleWhere0 [][]string
+	def        format
 	files []globFormat
 	multi multiline.Config  // Enabled() or not
 	proto *multiline.Joiner // compiled once; each file gets a Clone
@@ -68,7 +73,7 @@ func compileEvents(cfg *config.Config, jsonOut bool) (*events, error) {
 	if !ec.Enabled() {
 		return nil, nil
 	}
-	e := &events{def: parseFormatSpec(ec.Format), multi: ec.Multiline, drop: ec.OnParseError == "drop", columns: ec.Fields}
+	e := &events{cfg: *ec, ruleWhere0: ruleWheres(cfg), def: parseFormatSpec(ec.Format), multi: ec.Multiline, drop: ec.OnParseError == "drop", columns: ec.Fields}
 	for _, ff := range ec.Files {
 		e.files = append(e.files, globFormat{glob: ff.Glob, f: parseFormatSpec(ff.Format)})
 	}
@@ -182,6 +187,24 @@ func multilineError(cfg *config.Config, err error) error {
 		return &config.Error{Where: cfg.WhereKey(me.Key), Value: me.Value, Msg: me.Msg}
 	}
 	return &config.Error{Where: "config key multiline", Msg: err.Error()}
+}
+
+func ruleWheres(cfg *config.Config) [][]string {
+	var out [][]string
+	for _, r := range cfg.Rules {
+		out = append(out, r.Where)
+	}
+	return out
+}
+
+// SameEvents reports whether a and b run the same event stages, so that a
+// reload from one to the other may keep each file's pending event.
+func SameEvents(a, b *Pipeline) bool {
+	if a.events == nil || b.events == nil {
+		return a.events == b.events
+	}
+	return reflect.DeepEqual(a.events.cfg, b.events.cfg) && reflect.DeepEqual(a.events.ruleWhere0, b.events.ruleWhere0) &&
+		a.Invert == b.Invert && a.Matcher.NumRules() == b.Matcher.NumRules()
 }
 
 // formatOf returns the format of the file at path: the first files glob

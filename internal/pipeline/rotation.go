@@ -82,3 +82,7 @@ func (s *Scanner) Truncated() bool {
 	s.started = false // the new content's head is checked again
 	return true
 }
+
+// DropEvents forgets the saved file's event stages' state, after a reload
+// changed the stages; Restore then starts it afresh.
+func (st *FileState) DropEvents() { st.ef = nil }

@@ -174,6 +174,12 @@ func (s *Scanner) Restore(st FileState) {
 	s.stopped, s.binary, s.started, s.named, s.nulAt, s.lastOut = st.stopped, st.binary, st.started, st.named, st.nulAt, st.lastOut
 	s.ringN, s.keptN, s.afterLeft, s.GroupFirst = 0, 0, 0, false
 	s.ef = st.ef
+	switch e := s.p.events; {
+	case e == nil:
+		s.ef = nil // a reload turned the event stages off
+	case s.ef == nil:
+		s.ef = newEventFile(e, s.name) // or on
+	}
 }
 
 // Name is the current file's name.
