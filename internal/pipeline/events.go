@@ -24,9 +24,9 @@ type events struct {
 	cfg        config.Events
 	ruleWhere0 [][]string
 	def        format
-	files []globFormat
-	multi multiline.Config  // Enabled() or not
-	proto *multiline.Joiner // compiled once; each file gets a Clone
+	files      []globFormat
+	multi      multiline.Config  // Enabled() or not
+	proto      *multiline.Joiner // compiled once; each file gets a Clone
 	// where must all hold for every event; ruleWhere[r] also for rule r.
 	where     []*where.Expr
 	ruleWhere [][]*where.Expr
