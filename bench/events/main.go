@@ -8,7 +8,7 @@
 //
 //	go run ./bench/events -logscan bin/logscan -size 1GiB -rounds 5
 //
-// Needs jq and rg (apt-get install -y jq ripgrep).
+// Needs jq, rg and GNU time (apt-get install -y jq ripgrep time).
 package main
 
 import (
@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -277,8 +276,8 @@ func cellsFor(logscan string, t *trees) []cell {
 	}
 }
 
-// result is one run: wall time, peak RSS of the slowest-growing child
-// (the largest), and the selected count.
+// result is one run: wall time, peak RSS of the largest process of the
+// pipeline, and the selected count.
 type result struct {
 	wall  time.Duration
 	rssKB int64
@@ -302,20 +301,33 @@ func (r *run) median() result {
 // measure runs a shell pipeline, counting its output lines (or taking the
 // number it prints, for -c cells), and reads the peak RSS of its children.
 func measure(c cmdSpec) (result, error) {
-	cmd := exec.Command("bash", "-o", "pipefail", "-c", c.shell)
+	// GNU time forks from a small process: the rusage of a child of this
+	// one would count this process's memory at the fork.
+	rss, err := os.CreateTemp("", "events-rss")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.Remove(rss.Name())
+	if err := rss.Close(); err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command("/usr/bin/time", "-f", "%M", "-o", rss.Name(), "bash", "-o", "pipefail", "-c", c.shell)
 	var out bytes.Buffer
 	var errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	var ee *exec.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: nothing selected
 		return result{}, fmt.Errorf("%v: %s", err, errb.String())
 	}
 	res := result{wall: wall}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.rssKB = ru.Maxrss
+	if b, err := os.ReadFile(rss.Name()); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			res.rssKB, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+		}
 	}
 	if strings.HasSuffix(c.shell, "END {print s}'") {
 		res.count, _ = strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)

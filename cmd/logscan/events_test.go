@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -94,4 +96,74 @@ func TestModesAgreeOnEvents(t *testing.T) {
 	for _, c := range eventCases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) { checkModes(t, root, c) })
 	}
+}
+
+// TestPodsTree runs over a generated kubelet tree, /var/log/pods with
+// several namespaces, pods, containers and restarts (and a rotated, gzipped
+// log), and checks the k8s names each event's resource takes from its path.
+func TestPodsTree(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "var", "log", "pods")
+	type pod struct{ ns, name, uid, container, file string }
+	pods := []pod{
+		{"shop", "checkout-7d9f8b6c5-x2kq", "0b6e6f8e-1c2d-4e5f-9a0b-112233445566", "api", "0.log"},
+		{"shop", "checkout-7d9f8b6c5-x2kq", "0b6e6f8e-1c2d-4e5f-9a0b-112233445566", "istio-proxy", "3.log"},
+		{"kube-system", "coredns-5d78c9869d-abcde", "9f0e1d2c-3b4a-4c5d-8e7f-aabbccddeeff", "coredns", "12.log"},
+	}
+	for i, p := range pods {
+		body := fmt.Sprintf("2026-12-01T10:00:0%d.000000001Z stderr F {\"level\":\"error\",\"msg\":\"boom %d\"}\n2026-12-01T10:00:0%d.000000002Z stdout F {\"level\":\"info\",\"msg\":\"fine\"}\n", i, i, i)
+		writeFile(t, mkdirFor(t, filepath.Join(root, p.ns+"_"+p.name+"_"+p.uid, p.container, p.file)), []byte(body))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write([]byte("2026-11-30T23:59:59.000000001Z stderr F {\"level\":\"error\",\"msg\":\"rotated\"}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p0 := pods[0]
+	writeFile(t, filepath.Join(root, p0.ns+"_"+p0.name+"_"+p0.uid, p0.container, "0.log.20261130-235959.gz"), gz.Bytes())
+
+	r := runCLI(t, "", "--format", "cri+json", "--where", "level=error", "--json", root)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := map[string]map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var ev struct {
+			Fields   map[string]any
+			Resource map[string]string
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		got[fmt.Sprint(ev.Fields["msg"])] = ev.Resource
+		if ev.Fields["log.iostream"] != "stderr" {
+			t.Errorf("%s: log.iostream = %v", l, ev.Fields["log.iostream"])
+		}
+	}
+	want := map[string]pod{"boom 0": pods[0], "boom 1": pods[1], "boom 2": pods[2], "rotated": pods[0]}
+	if len(got) != len(want) {
+		t.Fatalf("events %v, want %d", got, len(want))
+	}
+	for msg, p := range want {
+		res := got[msg]
+		restart := strings.TrimSuffix(p.file, ".log")
+		for k, v := range map[string]string{
+			"k8s.namespace.name": p.ns, "k8s.pod.name": p.name, "k8s.pod.uid": p.uid,
+			"k8s.container.name": p.container, "k8s.container.restart_count": restart,
+		} {
+			if res[k] != v {
+				t.Errorf("%q: %s = %q, want %q", msg, k, res[k], v)
+			}
+		}
+	}
+}
+
+func mkdirFor(t *testing.T, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -302,8 +302,8 @@ func runOnce(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, trim
 		Log:          log,
 	})
 	if cfg.Output.Stats {
-		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d compressed_skipped=%d cut_lines=%d elapsed=%s\n",
-			res.Files, res.Bytes, res.Lines, res.Matches, res.Errors, res.Binary, res.Compressed, res.CutLines, res.Elapsed.Round(time.Microsecond))
+		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d compressed_skipped=%d cut_lines=%d parse_errors=%d elapsed=%s\n",
+			res.Files, res.Bytes, res.Lines, res.Matches, res.Errors, res.Binary, res.Compressed, res.CutLines, res.ParseErrors, res.Elapsed.Round(time.Microsecond))
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("search failed")
@@ -358,8 +358,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, env pipeline.Env, reload
 		Version:      buildVersion(),
 	})
 	if cfg.Output.Stats {
-		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d cut_lines=%d elapsed=%s\n",
-			res.Files, res.Bytes, res.Lines, res.Matches, res.ReadErrors, res.Binary, res.CutLines, time.Since(start).Round(time.Microsecond))
+		fmt.Fprintf(stderr, "files=%d bytes=%d lines=%d matches=%d errors=%d binary_skipped=%d cut_lines=%d parse_errors=%d elapsed=%s\n",
+			res.Files, res.Bytes, res.Lines, res.Matches, res.ReadErrors, res.Binary, res.CutLines, res.ParseErrors, time.Since(start).Round(time.Microsecond))
 	}
 	if err != nil {
 		var ce *config.Error

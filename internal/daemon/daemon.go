@@ -74,7 +74,9 @@ type Result struct {
 	Bytes      int64 // bytes read
 	Lines      int64 // lines read
 	Binary     int64 // files skipped as binary
-	CutLines   int64 // lines cut at max_line
+	// ParseErrors counts the lines that did not parse in their format.
+	ParseErrors int64
+	CutLines    int64 // lines cut at max_line
 }
 
 // Run reads the configured roots: an incremental run (a state file without
@@ -143,6 +145,7 @@ func (d *daemon) result() Result {
 	return Result{
 		Matches: d.s.written.Load(), ReadErrors: st.ReadErrors.Load(), Files: d.s.ended,
 		Bytes: st.BytesRead.Load(), Lines: st.LinesRead.Load(), Binary: d.s.sc.Binary, CutLines: st.LongLines.Load(),
+		ParseErrors: d.s.sc.ParseErrors,
 	}
 }
 

@@ -82,11 +82,14 @@ type Result struct {
 	Binary     int64 // files skipped as binary
 	Compressed int64 // compressed files skipped (--no-decompress)
 	CutLines   int64 // lines cut at MaxLine
-	Elapsed    time.Duration
+	// ParseErrors counts the lines that did not parse in their format
+	// (the event stages); they were kept as text, or dropped.
+	ParseErrors int64
+	Elapsed     time.Duration
 }
 
 type counters struct {
-	files, bytes, lines, matches, errors, binary, compressed, cut atomic.Int64
+	files, bytes, lines, matches, errors, binary, compressed, cut, parseErrors atomic.Int64
 }
 
 // Run searches opts.Roots. The error is non-nil only for a failure of the
@@ -122,6 +125,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 			}
 			s.c.matches.Add(w.sc.Matches)
 			s.c.binary.Add(w.sc.Binary)
+			s.c.parseErrors.Add(w.sc.ParseErrors)
 		}()
 	}
 	s.produce(ctx, paths)
@@ -131,7 +135,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	res := Result{
 		Files: s.c.files.Load(), Bytes: s.c.bytes.Load(), Lines: s.c.lines.Load(),
 		Matches: s.c.matches.Load(), Errors: s.c.errors.Load(), Binary: s.c.binary.Load(),
-		Compressed: s.c.compressed.Load(), CutLines: s.c.cut.Load(), Elapsed: time.Since(start),
+		Compressed: s.c.compressed.Load(), CutLines: s.c.cut.Load(), ParseErrors: s.c.parseErrors.Load(), Elapsed: time.Since(start),
 	}
 	return res, s.out.werr // the workers are done: no lock needed
 }
