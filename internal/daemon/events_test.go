@@ -1,7 +1,11 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"flag"
+	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +22,8 @@ import (
 	"github.com/logscan/logscan/internal/testutil"
 	"github.com/logscan/logscan/internal/watch"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 // clock is an injected clock for the idle timer.
 type clock struct {
@@ -162,3 +168,84 @@ func TestReloadAndPendingEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestRotationMidEventGolden passes a file that ends mid-trace, renamed
+// away, and then its successor under the same name, which starts with the
+// trace's continuation lines (testdata/rotated): the trace is one event,
+// printed once under the file it began in (testdata/rotated/want.golden).
+// The old file's checkpoint stays at the trace's start, the new one's at
+// its own start, until the trace is out.
+func TestRotationMidEventGolden(t *testing.T) {
+	before, err := os.ReadFile("testdata/rotated/before.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile("testdata/rotated/after.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Sources{Flags: map[string]any{"multiline.preset": "java", "match": []string{""}, "output.format": "json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.Compile(cfg, pipeline.Env{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out testutil.SyncBuffer
+	m := metrics.New("test")
+	s := newSink(&out, 0, p, m, httpapi.NewHub(16, m.StreamDropped))
+	old := watch.File{Path: "logs/app.log", Dev: 1, Ino: 10}
+	next := watch.File{Path: "logs/app.log", Dev: 1, Ino: 11}
+	if err := s.Lines(old, before, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	start := int64(bytes.Index(before, []byte("2026-12-01 10:00:01")))
+	if off, ok := s.Held(old); !ok || off != start {
+		t.Fatalf("old file held at %d, %v; want the trace's start %d", off, ok, start)
+	}
+	old.Path = "logs/app.log.1" // renamed: the follower now names it so
+	last := bytes.LastIndex(after, []byte("2026-12-01"))
+	if err := s.Lines(next, after[:last], 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if off, ok := s.Held(old); !ok || off != start {
+		t.Errorf("old file held at %d, %v after its successor took the trace; want %d", off, ok, start)
+	}
+	if off, ok := s.Held(next); !ok || off != 0 {
+		t.Errorf("new file held at %d, %v while the trace is pending; want 0", off, ok)
+	}
+	if err := s.Lines(next, after[last:], int64(last), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Held(old); ok {
+		t.Error("old file still held after the trace was emitted")
+	}
+	if off, ok := s.Held(next); !ok || off != int64(last) {
+		t.Errorf("new file held at %d, %v; want %d, its last line (the next event)", off, ok, last)
+	}
+	s.Release(old, watch.Forgotten)
+	s.Release(next, watch.Forgotten)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := normaliseTimes(out.String())
+	golden := "testdata/rotated/want.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+var observed = regexp.MustCompile(`"observed_time":"[^"]*",`)
+
+// normaliseTimes drops the read time, which the golden cannot know.
+func normaliseTimes(s string) string { return observed.ReplaceAllString(s, "") }

@@ -26,6 +26,10 @@ func TestEventsGolden(t *testing.T) {
 		{"start", "java.log", map[string]any{"multiline.start": `^\d{4}-`, "match": []string{"WARN"}}},
 		{"json-where", "app.json", map[string]any{"format": "json", "where": []string{"level=error", "latency_ms>500"}, "output.format": "json"}},
 		{"json-where-rule", "app.json", map[string]any{"format": "json", "where": []string{"user.plan=pro"}, "match": []string{"error"}, "output.line_number": true}},
+		{"json-rule-where", "app.json", map[string]any{"format": "json", "rules": []any{
+			map[string]any{"name": "slow-pay", "match": []any{"pay"}, "where": []any{"latency_ms>=900"}},
+			map[string]any{"name": "client-errors", "where": []any{"status>=400", "status<500"}},
+		}, "output.format": "json"}},
 		{"json-fields", "app.json", map[string]any{"format": "json", "match": []string{""}, "output.fields": []string{"ts", "level", "msg", "user.id"}}},
 		{"json-invert", "app.json", map[string]any{"format": "json", "where": []string{"status<500"}, "invert": true}},
 		{"json-drop", "app.json", map[string]any{"format": "json", "match": []string{""}, "on_parse_error": "drop", "output.count": true}},
