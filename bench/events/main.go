@@ -254,7 +254,7 @@ func cellsFor(logscan string, t *trees) []cell {
 		{name: "`--format json --where level=error --where 'latency_ms>900'`", bytes: t.bytes[t.json], cmds: []cmdSpec{
 			{"logscan", ls + " -h --format json --where level=error --where 'latency_ms>900' " + q(t.json)},
 			{"jq", "jq -c " + q(sel) + " " + files},
-			{"rg | jq", "rg -N --no-filename -F error " + q(t.json) + " | jq -c " + q(sel)},
+			{`rg \| jq`, "rg -N --no-filename -F error " + q(t.json) + " | jq -c " + q(sel)},
 			{"rg (the literal alone)", "rg -N --no-filename -F error " + q(t.json)},
 		}},
 		{name: "the same, `--json` events", bytes: t.bytes[t.json], cmds: []cmdSpec{
