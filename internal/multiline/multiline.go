@@ -274,6 +274,9 @@ func (j *Joiner) emit(r Reason) (*Event, bool) {
 		Reason:    r,
 	}
 	j.buf, j.spare = j.spare[:0], j.buf
+	if cap(j.buf) > keepCap {
+		j.buf = nil // a rare huge trace must not pin its size in every file
+	}
 	j.have = false
 	j.cutNext = false
 	return &j.ev, true
@@ -316,6 +319,19 @@ func (j *Joiner) Deadline() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return j.last.Add(j.idle), true
+}
+
+// keepCap is the largest buffer a Joiner keeps once its event is out: a
+// follower holds one Joiner per file, and thousands of files that each
+// once had a 1 MiB trace must not keep 2 MiB each.
+const keepCap = 64 << 10
+
+// Trim lets go of the last emitted event's buffer if it is larger than
+// keepCap; the caller is done with that event's Text.
+func (j *Joiner) Trim() {
+	if cap(j.spare) > keepCap {
+		j.spare = nil
+	}
 }
 
 // Reset drops the pending event without emitting it, for a file that was

@@ -299,6 +299,9 @@ var frame = []byte("\tat com.acme.App.main(App.java:9)")
 
 func TestAddAllocs(t *testing.T) {
 	for _, c := range []Config{{Preset: "java"}, {Preset: "python"}, {Preset: "go"}, {Preset: "ruby"}, {Start: `^\d{4}-`}} {
+		if c.Start != "" && raceEnabled {
+			continue // the regexp's machines come from a sync.Pool, which -race empties at random
+		}
 		j := mustNew(t, c)
 		var off int64
 		now := t0

@@ -133,10 +133,14 @@ func (s *Scanner) joined(ev *multiline.Event) bool {
 	emit := func() bool {
 		return s.event(ev.Text, ev.Offset, ev.EndOffset, ev.Line, ev.Lines, ev.Truncated, s.ef.wrap)
 	}
+	ok := false
 	if s.ef.adopted != nil {
-		return s.asAdopted(emit)
+		ok = s.asAdopted(emit)
+	} else {
+		ok = emit()
 	}
-	return emit()
+	s.ef.join.Trim() // printed: its text is no longer needed
+	return ok
 }
 
 // unwrap strips a CRI or Docker line to its message, joining the parts

@@ -1,6 +1,7 @@
 package where
 
 import (
+	"strings"
 	"math"
 	"math/big"
 	"strconv"
@@ -239,6 +240,9 @@ func TestMatchAllocs(t *testing.T) {
 		e, err := Parse(expr)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if raceEnabled && strings.Contains(expr, "~") {
+			continue // the regexp's machines come from a sync.Pool, which -race empties at random
 		}
 		if n := testing.AllocsPerRun(100, func() { e.Match(r) }); n != 0 {
 			t.Errorf("%q: %v allocs per Match", expr, n)

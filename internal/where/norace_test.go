@@ -1,0 +1,5 @@
+//go:build !race
+
+package where
+
+const raceEnabled = false
