@@ -1,10 +1,10 @@
 package where
 
 import (
-	"strings"
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
