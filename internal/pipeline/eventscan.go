@@ -37,14 +37,18 @@ func (s *Scanner) blockEvents(block []byte, base int64) bool {
 	return true
 }
 
-// detectFormat decides an auto file's format from its first line.
+// detectFormat decides an auto file's wrapper from its first line: a CRI
+// or Docker file is one through and through, and its messages are sniffed
+// one by one (+auto). Any other file stays auto and each line is sniffed
+// (JSON, logfmt or text): a banner line before the JSON must not make the
+// whole file text.
 func detectFormat(block []byte) format {
 	end, _ := lineAt(block, 0)
-	f := format{outer: fields.Detect(block[:end]), inner: fields.FormatText}
-	if f.outer == fields.FormatCRI || f.outer == fields.FormatDocker {
-		f.inner = fields.FormatAuto
+	switch f := fields.Detect(block[:end]); f {
+	case fields.FormatCRI, fields.FormatDocker:
+		return format{outer: f, inner: fields.FormatAuto}
 	}
-	return f
+	return format{outer: fields.FormatAuto, inner: fields.FormatText}
 }
 
 // candidates reports whether the block can be searched for candidate lines
@@ -55,7 +59,7 @@ func (s *Scanner) candidates() bool {
 	switch {
 	case ef.join != nil || s.p.Invert || s.p.lineByLine:
 		return false
-	case ef.f.outer != fields.FormatJSON && ef.f.outer != fields.FormatLogfmt && ef.f.outer != fields.FormatText:
+	case ef.f.outer == fields.FormatCRI || ef.f.outer == fields.FormatDocker:
 		return false
 	}
 	return s.p.Matcher.NumRules() > 0 || e.seek != nil
