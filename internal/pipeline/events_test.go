@@ -153,15 +153,16 @@ func TestEventsAllocs(t *testing.T) {
 }
 
 // FuzzEventPathsAgree checks that the candidate search (a rule's match or
-// the filters' literal found in the whole block) selects exactly what the
-// line-at-a-time event path selects.
+// the filters' literal found in the whole block, in CRI and Docker files
+// too when no line is a split part) selects exactly what the line-at-a-time
+// event path selects.
 func FuzzEventPathsAgree(f *testing.F) {
-	for _, name := range []string{"app.json", "app.logfmt"} {
+	for i, name := range []string{"app.json", "app.logfmt", "cri.log", "docker.log"} {
 		b, err := os.ReadFile(filepath.Join("testdata/events", name))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b, uint8(40), uint8(0))
+		f.Add(b, uint8(40), uint8([]int{0, 2, 5, 6}[i]))
 	}
 	f.Add([]byte("{\"level\":\"error\"}\n{\"level\":\"error\"\nlevel=error\n"), uint8(3), uint8(2))
 	modes := []map[string]any{
@@ -170,6 +171,9 @@ func FuzzEventPathsAgree(f *testing.F) {
 		{"format": "logfmt", "where": []string{"level=error"}, "output.line_number": true},
 		{"format": "json", "match": []string{"error"}, "where": []string{"status>=400"}, "output.count": true},
 		{"format": "logfmt", "match": []string{"(?i)ERROR", "timeout"}, "where": []string{"status!=200"}},
+		{"format": "cri+json", "where": []string{"level=error"}, "output.line_number": true},
+		{"format": "docker+json", "where": []string{"level=error"}, "output.format": "json"},
+		{"format": "cri+auto", "match": []string{"^payment"}, "where": []string{"msg~pay"}},
 	}
 	f.Fuzz(func(t *testing.T, content []byte, block, mode uint8) {
 		flags := modes[int(mode)%len(modes)]

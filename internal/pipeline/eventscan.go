@@ -19,7 +19,10 @@ func (s *Scanner) blockEvents(block []byte, base int64) bool {
 		ef.f = detectFormat(block)
 		ef.detect = false
 	}
-	if s.candidates() {
+	if s.candidates(block) {
+		if ef.f.outer == fields.FormatCRI {
+			return s.blockCRI(block, base)
+		}
 		return s.blockCandidates(block, base)
 	}
 	for pos := 0; pos < len(block); {
@@ -54,15 +57,97 @@ func detectFormat(block []byte) format {
 // candidates reports whether the block can be searched for candidate lines
 // rather than walked: every line is an event of its own, and an event is
 // selected only if it holds a rule's match or every filter's literal.
-func (s *Scanner) candidates() bool {
+func (s *Scanner) candidates(block []byte) bool {
 	e, ef := s.p.events, s.ef
 	switch {
 	case ef.join != nil || s.p.Invert || s.p.lineByLine:
 		return false
 	case ef.f.outer == fields.FormatCRI || ef.f.outer == fields.FormatDocker:
-		return false
+		// A rule sees the message, not the runtime's line (^ERROR), so
+		// only a filter's literal, which is in the line wherever it is in
+		// the message, may find candidates; and only where no line is a
+		// part of a split one, whose literal may straddle two parts
+		// (blockCRI walks those).
+		return e.seek != nil && (ef.f.outer == fields.FormatCRI || !ef.parts.Pending() && wholeLines(block))
 	}
 	return s.p.Matcher.NumRules() > 0 || e.seek != nil
+}
+
+var (
+	criParts      = [][]byte{[]byte(" stdout P"), []byte(" stderr P")}
+	dockerNewline = []byte(`\n","stream":"`)
+)
+
+// wholeLines reports whether no line of a Docker block is a partial part:
+// a line is whole when its log ends in \n (Docker writes log, stream and
+// time in that order), which two vectorised counts over the block tell.
+func wholeLines(block []byte) bool {
+	return bytes.Count(block, dockerNewline) == bytes.Count(block, nl)+boolInt(block[len(block)-1] != '\n')
+}
+
+// blockCRI is the candidate search over a CRI block: the stretches between
+// split lines are searched for the filter's literal, and each run of P
+// parts up to its F line is walked line by line and joined. A message that
+// merely holds " stdout P" is walked too, which is exact, only slower.
+func (s *Scanner) blockCRI(block []byte, base int64) bool {
+	ef := s.ef
+	for pos := 0; pos < len(block); {
+		if !ef.parts.Pending() {
+			p := nextPart(block, pos)
+			if p > pos && !s.blockCandidates(block[pos:p], base+int64(pos)) {
+				return false
+			}
+			pos = p
+		}
+		// the split line, and its parts up to the one that ends it
+		for pos < len(block) {
+			end, next := lineAt(block, pos)
+			s.lines++
+			num := int64(0)
+			if s.numbered {
+				num = s.lines
+			}
+			if !s.eventLine(block[pos:end], base+int64(pos), base+int64(next), num) {
+				return false
+			}
+			pos = next
+			if !ef.parts.Pending() {
+				break
+			}
+		}
+	}
+	return true
+}
+
+// nextPart returns the start of the first line at or after from that may
+// be a CRI P part, or len(block).
+func nextPart(block []byte, from int) int {
+	i := len(block)
+	for _, tag := range criParts {
+		if j := bytes.Index(block[from:i], tag); j >= 0 {
+			i = from + j
+		}
+	}
+	if i == len(block) {
+		return i
+	}
+	return lineStart(block, from, i)
+}
+
+// lineStart returns the start of the line holding block[i], not before
+// from (a line start).
+func lineStart(block []byte, from, i int) int {
+	if j := bytes.LastIndexByte(block[from:i], '\n'); j >= 0 {
+		return from + j + 1
+	}
+	return from
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // blockCandidates finds the next line that can be selected (a rule's
@@ -70,7 +155,8 @@ func (s *Scanner) candidates() bool {
 // path does, and parses only those lines.
 func (s *Scanner) blockCandidates(block []byte, base int64) bool {
 	m := s.p.Matcher
-	if m.NumRules() == 0 {
+	wrapped := s.ef.f.outer == fields.FormatCRI || s.ef.f.outer == fields.FormatDocker
+	if m.NumRules() == 0 || wrapped {
 		m = s.p.events.seek
 	}
 	counted := 0
@@ -86,7 +172,12 @@ func (s *Scanner) blockCandidates(block []byte, base int64) bool {
 			num = s.lines
 		}
 		next := base + int64(min(end+1, len(block)))
-		if !s.event(block[start:end], base+int64(start), next, num, 1, false, wrapInfo{}) {
+		if wrapped {
+			ok = s.eventLine(block[start:end], base+int64(start), next, num)
+		} else {
+			ok = s.event(block[start:end], base+int64(start), next, num, 1, false, wrapInfo{})
+		}
+		if !ok {
 			return false
 		}
 		pos = end + 1
