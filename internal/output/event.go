@@ -39,17 +39,7 @@ type Attr struct {
 func appendEvent(dst []byte, r *Record) []byte {
 	e := r.Event
 	dst = append(dst, `{"type":"match",`...)
-	dst = appendPath(dst, r.Path)
-	if r.FileID != "" {
-		dst = append(dst, `,"file_id":`...)
-		dst = appendString(dst, r.FileID)
-	}
-	if r.Line > 0 {
-		dst = append(dst, `,"line":`...)
-		dst = strconv.AppendInt(dst, r.Line, 10)
-	}
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = appendPlace(dst, r)
 	dst = append(dst, `,"end_offset":`...)
 	dst = strconv.AppendInt(dst, e.EndOffset, 10)
 	dst = append(dst, `,"lines":`...)

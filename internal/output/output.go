@@ -240,17 +240,7 @@ func appendJSON(dst []byte, r *Record) []byte {
 	} else {
 		dst = append(dst, `{"type":"match",`...)
 	}
-	dst = appendPath(dst, r.Path)
-	if r.FileID != "" {
-		dst = append(dst, `,"file_id":`...)
-		dst = appendString(dst, r.FileID)
-	}
-	if r.Line > 0 {
-		dst = append(dst, `,"line":`...)
-		dst = strconv.AppendInt(dst, r.Line, 10)
-	}
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = appendPlace(dst, r)
 	if !r.Context {
 		dst = append(dst, `,"rule":`...)
 		dst = appendString(dst, r.Rule)
@@ -270,6 +260,22 @@ func appendJSON(dst []byte, r *Record) []byte {
 		dst = appendSubmatches(dst, r)
 	}
 	return append(dst, "}\n"...)
+}
+
+// appendPlace appends where a record is: path, file identity, line and
+// offset, as every JSON record shape has them.
+func appendPlace(dst []byte, r *Record) []byte {
+	dst = appendPath(dst, r.Path)
+	if r.FileID != "" {
+		dst = append(dst, `,"file_id":`...)
+		dst = appendString(dst, r.FileID)
+	}
+	if r.Line > 0 {
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, r.Line, 10)
+	}
+	dst = append(dst, `,"offset":`...)
+	return strconv.AppendInt(dst, r.Offset, 10)
 }
 
 // appendText appends "text":... for valid UTF-8, else "text_base64":....

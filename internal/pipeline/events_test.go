@@ -51,19 +51,7 @@ func TestEventsGolden(t *testing.T) {
 					t.Fatalf("block size %d prints\n%s\nbut a whole block prints\n%s", size, b, got)
 				}
 			}
-			golden := filepath.Join("testdata/events", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
+			checkGolden(t, filepath.Join("testdata/events", c.name+".golden"), got)
 		})
 	}
 }

@@ -26,18 +26,25 @@ func (s *Scanner) blockEvents(block []byte, base int64) bool {
 		return s.blockCandidates(block, base)
 	}
 	for pos := 0; pos < len(block); {
-		end, next := lineAt(block, pos)
-		s.lines++
-		num := int64(0)
-		if s.numbered {
-			num = s.lines
-		}
-		if !s.eventLine(block[pos:end], base+int64(pos), base+int64(next), num) {
+		next, ok := s.walkLine(block, base, pos)
+		if !ok {
 			return false
 		}
 		pos = next
 	}
 	return true
+}
+
+// walkLine takes the line of block at pos through eventLine, numbering it,
+// and returns where the next line starts.
+func (s *Scanner) walkLine(block []byte, base int64, pos int) (int, bool) {
+	end, next := lineAt(block, pos)
+	s.lines++
+	num := int64(0)
+	if s.numbered {
+		num = s.lines
+	}
+	return next, s.eventLine(block[pos:end], base+int64(pos), base+int64(next), num)
 }
 
 // detectFormat decides an auto file's wrapper from its first line: a CRI
@@ -101,13 +108,8 @@ func (s *Scanner) blockCRI(block []byte, base int64) bool {
 		}
 		// the split line, and its parts up to the one that ends it
 		for pos < len(block) {
-			end, next := lineAt(block, pos)
-			s.lines++
-			num := int64(0)
-			if s.numbered {
-				num = s.lines
-			}
-			if !s.eventLine(block[pos:end], base+int64(pos), base+int64(next), num) {
+			next, ok := s.walkLine(block, base, pos)
+			if !ok {
 				return false
 			}
 			pos = next

@@ -76,20 +76,25 @@ func TestScannerGolden(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := compile(t, c.flags)
 			got := scanAll(NewScanner(p, 1<<20, nil), "f.log", []byte(sample), 16)
-			golden := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("got\n%s\nwant\n%s", got, want)
-			}
+			checkGolden(t, filepath.Join("testdata", c.name+".golden"), got)
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, rewriting it with -update.
+func checkGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
 
