@@ -179,6 +179,46 @@ func FormatSize(n int) string {
 }
 
 // parseSize parses "16MiB", "64KiB", "1G", "4096".
+// objects reads key as a list of maps whose keys are among known, calling
+// each with a decoder over one map and its place ("rules[2]"); each
+// returns false to stop. A value that is no such list is an error naming
+// the key, the element or the unknown key at fault.
+func (d *decoder) objects(key, what string, known []string, each func(at string, sd *decoder) bool) {
+	v := d.k.Get(key)
+	if v == nil {
+		return
+	}
+	list, ok := v.([]any)
+	if !ok {
+		d.fail(key, v, "want a list of {"+strings.Join(known, ", ")+"}")
+		return
+	}
+	for i, e := range list {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		m, ok := e.(map[string]any)
+		if !ok {
+			d.fail(at, e, "want a map with "+strings.Join(known, ", "))
+			return
+		}
+		for k := range m {
+			if !slices.Contains(known, k) {
+				if d.err == nil {
+					d.err = &Error{Where: "config key " + at + "." + k, Msg: "unknown key (" + what + " keys: " + strings.Join(known, ", ") + ")"}
+				}
+				return
+			}
+		}
+		sub := koanf.New(".")
+		if err := sub.Load(confmap.Provider(m, ""), nil); err != nil {
+			d.fail(at, e, err.Error())
+			return
+		}
+		if !each(at, &decoder{k: sub}) {
+			return
+		}
+	}
+}
+
 func parseSize(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	mult := 1
@@ -199,44 +239,15 @@ func parseSize(s string) (int, error) {
 }
 
 func (d *decoder) rules() []Rule {
-	v := d.k.Get("rules")
-	if v == nil {
-		return nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		d.fail("rules", v, "want a list of {name, match, ignore, ignore_case, fixed, where}")
-		return nil
-	}
-	out := make([]Rule, 0, len(list))
-	for i, e := range list {
-		at := fmt.Sprintf("rules[%d]", i)
-		m, ok := e.(map[string]any)
-		if !ok {
-			d.fail(at, e, "want a map with name, match, ignore, ignore_case, fixed, where")
-			return nil
-		}
-		for key := range m {
-			if !slices.Contains(ruleKeys, key) {
-				if d.err == nil {
-					d.err = &Error{Where: "config key " + at + "." + key, Msg: "unknown key (rule keys: " + strings.Join(ruleKeys, ", ") + ")"}
-				}
-				return nil
-			}
-		}
-		sub := koanf.New(".")
-		if err := sub.Load(confmap.Provider(m, ""), nil); err != nil {
-			d.fail(at, e, err.Error())
-			return nil
-		}
-		sd := &decoder{k: sub}
+	var out []Rule
+	d.objects("rules", "rule", ruleKeys, func(at string, sd *decoder) bool {
 		r := Rule{
 			Name:       sd.str("name"),
-			Match:      splitLines(sd.strList("match", sub.Get("match"))),
-			Ignore:     splitLines(sd.strList("ignore", sub.Get("ignore"))),
+			Match:      splitLines(sd.strList("match", sd.k.Get("match"))),
+			Ignore:     splitLines(sd.strList("ignore", sd.k.Get("ignore"))),
 			IgnoreCase: sd.boolean("ignore_case"),
 			Fixed:      sd.boolean("fixed"),
-			Where:      sd.strList("where", sub.Get("where")),
+			Where:      sd.strList("where", sd.k.Get("where")),
 		}
 		if sd.err != nil {
 			var ce *Error
@@ -246,9 +257,13 @@ func (d *decoder) rules() []Rule {
 			if d.err == nil {
 				d.err = sd.err
 			}
-			return nil
+			return false
 		}
 		out = append(out, r)
+		return true
+	})
+	if d.err != nil {
+		return nil
 	}
 	seen := map[string]int{}
 	for i, r := range out {

@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/v2"
-
 	"github.com/logscan/logscan/internal/filter"
 	"github.com/logscan/logscan/internal/multiline"
 )
@@ -149,39 +146,12 @@ func (d *decoder) pattern(key string) string {
 
 // fileFormats reads files: [{glob, format}].
 func (d *decoder) fileFormats() []FileFormat {
-	v := d.k.Get("files")
-	if v == nil {
-		return nil
-	}
-	list, ok := v.([]any)
-	if !ok {
-		d.fail("files", v, "want a list of {glob, format}")
-		return nil
-	}
 	var out []FileFormat
-	for i, e := range list {
-		at := fmt.Sprintf("files[%d]", i)
-		m, ok := e.(map[string]any)
-		if !ok {
-			d.fail(at, e, "want a map with glob and format")
-			return nil
-		}
-		for key := range m {
-			if key != "glob" && key != "format" {
-				d.fail(at+"."+key, "", "unknown key (file keys: glob, format)")
-				return nil
-			}
-		}
-		sub := koanf.New(".")
-		if err := sub.Load(confmap.Provider(m, ""), nil); err != nil {
-			d.fail(at, e, err.Error())
-			return nil
-		}
-		sd := &decoder{k: sub}
+	d.objects("files", "file", []string{"glob", "format"}, func(at string, sd *decoder) bool {
 		ff := FileFormat{Glob: sd.str("glob"), Format: sd.str("format")}
 		switch {
 		case sd.err != nil:
-			d.fail(at, e, sd.err.Error())
+			d.fail(at, "", sd.err.Error())
 		case ff.Glob == "":
 			d.fail(at+".glob", "", "missing glob")
 		case filter.Check(ff.Glob) != nil:
@@ -190,7 +160,8 @@ func (d *decoder) fileFormats() []FileFormat {
 			d.fail(at+".format", ff.Format, CheckFormat(ff.Format).Error())
 		}
 		out = append(out, ff)
-	}
+		return d.err == nil
+	})
 	return out
 }
 
