@@ -34,6 +34,11 @@ func FuzzNextMatchesRegexp(f *testing.F) {
 	f.Add(`[A-Z]{3}[0-9]{4}`, false, false, uint8(0), []byte("ABC1234\nAB123\né ABC1234\n\xffABC1234"))
 	f.Add("[0-9]{3}\n^a$\nb+", true, false, uint8(0), []byte("12\nA\nxB\n123\n"))
 	f.Add("[0-9]{3}\n^a$\nb+", false, false, uint8(2), []byte("12\na\nbbb\n123\n"))
+	// Four or more literals take the Teddy search: shared prefixes, and
+	// a block longer than a vector with candidates that fail to verify.
+	f.Add("ERROR\nFATAL\npanic\ntimeout\nrefused", false, false, uint8(0), []byte(strings.Repeat("ERRO FATA pani timeou refuse ", 4)+"\nok refused\nxx panic\n"))
+	f.Add("u0000|u0020|u0040|u0060|u0080|u0100|u0120|u0140|u0160", false, false, uint8(0), []byte(strings.Repeat("u0001 u0021 u0141 ", 5)+"\nid u0140 x\nu014\n"))
+	f.Add("abc\nabd\nabe\nxyz", true, false, uint8(0), []byte(strings.Repeat("ab ", 20)+"ABE\nxy abd\n"))
 	f.Fuzz(func(t *testing.T, patterns string, ignoreCase, fixed bool, mode uint8, block []byte) {
 		pats := strings.Split(patterns, "\n")
 		if len(pats) > 6 || len(patterns) > 256 {

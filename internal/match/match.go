@@ -129,6 +129,8 @@ type Matcher struct {
 	set     []pairEntry
 	reach   int
 	setFold bool // some entry of set has an OR mask
+	// teddy finds four or more literals in one pass instead (teddy.go).
+	teddy *teddy
 	// hit says what a literal hit tells when every pattern is a pure
 	// literal of rule 0 and nothing is ignored: hitProves, that it
 	// selects its line; hitWord or hitLine, that it does if it is bounded
@@ -201,7 +203,8 @@ func Compile(rules []Rule, opts Options) (*Matcher, error) {
 	}
 	if prefilter {
 		m.pre = mergeLiterals(pres)
-		if len(m.pre) > maxLiterals {
+		m.teddy = newTeddy(m.pre)
+		if len(m.pre) > maxLiterals && m.teddy == nil {
 			m.pre = nil
 		}
 		if len(m.pre) > 1 {
@@ -389,6 +392,9 @@ func (m *Matcher) find(block []byte, from int) (int, int) {
 			return from + i, 0
 		}
 		return -1, 0
+	}
+	if m.teddy != nil {
+		return m.findTeddy(block, from)
 	}
 	if haveSIMD {
 		return m.findSet(block, from)
