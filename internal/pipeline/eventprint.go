@@ -23,10 +23,11 @@ func (s *Scanner) event(text []byte, off, end, num int64, lines int, truncated b
 	}
 	rec := &ef.rec
 	rec.Reset()
-	if sel && !s.parse(text, wrap) {
-		return true // on_parse_error: drop
-	}
+	parsed := sel
 	if sel {
+		if !s.parse(text, wrap) {
+			return true // on_parse_error: drop
+		}
 		rule, sel = s.selectEvent(text, rec)
 	}
 	if p.Invert {
@@ -39,8 +40,8 @@ func (s *Scanner) event(text []byte, off, end, num int64, lines int, truncated b
 		return false
 	}
 	if p.Mode == Lines {
-		if p.Invert && len(e.lits) > 0 && rec.Fields == nil {
-			s.parse(text, wrap) // an inverted event still prints its fields
+		if !parsed {
+			s.parse(text, wrap) // an inverted event the literals ruled out still prints its fields
 		}
 		s.printEvent(text, off, end, num, lines, truncated, rule, wrap)
 	}

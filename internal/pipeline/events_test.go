@@ -32,6 +32,7 @@ func TestEventsGolden(t *testing.T) {
 		}, "output.format": "json"}},
 		{"json-fields", "app.json", map[string]any{"format": "json", "match": []string{""}, "output.fields": []string{"ts", "level", "msg", "user.id"}}},
 		{"json-invert", "app.json", map[string]any{"format": "json", "where": []string{"status<500"}, "invert": true}},
+		{"json-invert-fields", "app.json", map[string]any{"format": "json", "where": []string{"level=error"}, "invert": true, "output.format": "json"}},
 		{"json-drop", "app.json", map[string]any{"format": "json", "match": []string{""}, "on_parse_error": "drop", "output.count": true}},
 		{"logfmt", "app.logfmt", map[string]any{"format": "logfmt", "where": []string{"status>=500"}, "output.format": "json"}},
 		{"cri", "cri.log", map[string]any{"format": "cri+auto", "match": []string{""}, "output.format": "json"}},
@@ -163,16 +164,5 @@ func FuzzEventPathsAgree(f *testing.F) {
 		{"format": "docker+json", "where": []string{"level=error"}, "output.format": "json"},
 		{"format": "cri+auto", "match": []string{"^payment"}, "where": []string{"msg~pay"}},
 	}
-	f.Fuzz(func(t *testing.T, content []byte, block, mode uint8) {
-		flags := modes[int(mode)%len(modes)]
-		fast := compile(t, flags)
-		slow := *fast
-		slow.lineByLine = true
-		size := int(block) + 1
-		a := scanAll(NewScanner(fast, 1<<20, nil), "f", content, size)
-		b := scanAll(NewScanner(&slow, 1<<20, nil), "f", content, size)
-		if !bytes.Equal(a, b) {
-			t.Fatalf("mode %v block %d:\nfast %q\nslow %q", flags, size, a, b)
-		}
-	})
+	f.Fuzz(pathsAgree(modes))
 }
