@@ -47,6 +47,10 @@ type sink struct {
 	// each followed file while the event stages run (a pending multiline
 	// event); nil otherwise, in follow mode, where nothing is kept per file.
 	files map[string]keptFile
+	// named maps the name each kept file was begun under to its ID, the
+	// newest when several had it: adopt looks a new file's predecessor up
+	// there rather than among every kept file.
+	named map[string]string
 	ev    *metrics.EventMetrics
 	// stateful: offsets are saved, so a pending event is kept back at
 	// shutdown rather than emitted (Release).
@@ -123,7 +127,7 @@ func (s *sink) begin(f watch.File) {
 		s.keepFiles(p)
 	}
 	if s.files != nil && s.begun {
-		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
+		s.keep(s.cur, s.sc.Save())
 	}
 	s.cur, s.begun = f, true
 	if k, ok := s.files[f.ID()]; ok {
@@ -138,12 +142,31 @@ func (s *sink) begin(f watch.File) {
 // its name before (rotated away or deleted), so that an event that spans
 // the rotation is one event (pipeline/rotation.go).
 func (s *sink) adopt(f watch.File) {
-	for id, k := range s.files {
-		if id != f.ID() && k.st.Name() == f.Path && s.sc.Adopt(&k.st) {
-			s.files[id] = k
-			return
-		}
+	id, ok := s.named[f.Path]
+	if !ok || id == f.ID() {
+		return
 	}
+	k := s.files[id]
+	s.sc.Adopt(&k.st) // the state's event lives behind a pointer: k needs no store
+}
+
+// keep saves a file's Scanner state between its blocks.
+func (s *sink) keep(f watch.File, st pipeline.FileState) {
+	id := f.ID()
+	s.files[id] = keptFile{f, st}
+	if s.named == nil {
+		s.named = map[string]string{}
+	}
+	s.named[st.Name()] = id
+}
+
+// drop forgets a kept file's state.
+func (s *sink) drop(f watch.File) {
+	id := f.ID()
+	if k, ok := s.files[id]; ok && s.named[k.st.Name()] == id {
+		delete(s.named, k.st.Name())
+	}
+	delete(s.files, id)
 }
 
 // Lines implements watch.Consumer.
@@ -172,7 +195,7 @@ func (s *sink) FileEnd(f watch.File) {
 	}
 	s.sc.End()
 	s.begun = false
-	delete(s.files, f.ID())
+	s.drop(f)
 	s.ended++
 }
 
@@ -279,7 +302,7 @@ func (s *sink) Release(f watch.File, why watch.ReleaseReason) {
 		s.sc.FlushEvents(multiline.Rotate)
 	}
 	s.begun = false
-	delete(s.files, f.ID())
+	s.drop(f)
 }
 
 // flushKept emits every kept file's pending event under the pipeline that
@@ -291,7 +314,7 @@ func (s *sink) flushKept() {
 		return
 	}
 	if s.begun {
-		s.files[s.cur.ID()] = keptFile{s.cur, s.sc.Save()}
+		s.keep(s.cur, s.sc.Save())
 		s.begun = false
 	}
 	for id, k := range s.files {
