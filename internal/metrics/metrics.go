@@ -39,6 +39,7 @@ const (
 	LastMatchTimestamp = "logscan_last_match_timestamp_seconds"
 	LagBytes           = "logscan_lag_bytes"
 	TruncatedBytes     = "logscan_truncated_bytes_total"
+	LostBytes          = "logscan_lost_bytes_total"
 	LongLines          = "logscan_long_lines_total"
 	DeletedOpenBytes   = "logscan_deleted_open_bytes"
 	StreamDropped      = "logscan_stream_dropped_total"
@@ -269,6 +270,7 @@ type Sources struct {
 	LongLines        func() float64                             // lines cut at the line-length cap
 	DeletedOpenBytes func() float64                             // bytes held by deleted files still open
 	StreamClients    func() float64                             // connected /matches clients
+	LostBytes        func(yield func(reason string, n float64)) // bytes never read or shipped, per reason
 }
 
 // Observe registers every non-nil source under its standard name and help
@@ -302,6 +304,11 @@ func (m *Metrics) Observe(s Sources) error {
 			err = m.gaugeFunc(f.name, f.help, f.f)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if s.LostBytes != nil {
+		if err := m.counterVecFunc(LostBytes, "Bytes that were never read, or never acknowledged by the OTLP receiver, and cannot be read again, by reason.", "reason", s.LostBytes); err != nil {
 			return err
 		}
 	}

@@ -87,6 +87,10 @@ type File struct {
 	// that is not Done was cut short by a read error and is resumed at
 	// Offset.
 	Done bool `json:"done,omitempty"`
+	// Size is the file's size when the record was saved, for a plain
+	// file: if the file is gone at the next start, Size-Offset bytes were
+	// never read (or never acknowledged), and that loss is counted.
+	Size int64 `json:"size,omitempty"`
 }
 
 // Mark is a read boundary: an offset and the CRC-32C of the min(Offset,

@@ -244,6 +244,12 @@ func (l *loop) tickCompressed() {
 func (l *loop) drainCompressed() error {
 	for i := 0; i < len(l.cqueue); i++ {
 		c := l.cqueue[i]
+		if l.full() {
+			// The rest waits, queued, for the Pacer.
+			l.paused = true
+			l.cqueue = l.cqueue[:copy(l.cqueue, l.cqueue[i:])]
+			return nil
+		}
 		c.queued = false
 		if err := l.readCompressed(c); err != nil {
 			clear(l.cqueue)
@@ -265,8 +271,19 @@ func (l *loop) ctouch(c *cfile) {
 
 // commitCompressed records that what was passed of compressed files has been
 // flushed: only then may a file be saved as done.
+// While a Holder holds content of one (records not yet acknowledged), its
+// committed position stays where it was, and it is looked at again at the
+// next commit: a stream cannot be resumed at an arbitrary offset cheaply,
+// so a restart reads it again from there, repeating rather than losing.
 func (l *loop) commitCompressed() {
+	h, _ := l.f.consumer.(Holder)
 	for _, c := range l.ctouched {
+		if h != nil {
+			if _, held := h.Held(c.fileID()); held {
+				l.cheld = append(l.cheld, c)
+				continue
+			}
+		}
 		c.touched = false
 		c.committed, c.committedDone = c.position, c.done
 	}

@@ -451,6 +451,9 @@ func (l *loop) passCompressedBlock(c *cfile, block []byte, off int64, cut bool) 
 	if err := l.pass(c.fileID(), &c.position, block, off); err != nil {
 		return err
 	}
+	if l.full() && !l.waitRoom() {
+		return l.ctx.Err()
+	}
 	l.ctail = keepTail(l.ctail, block)
 	c.offset = off + int64(len(block))
 	c.skipping = cut

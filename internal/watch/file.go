@@ -56,10 +56,12 @@ type tracked struct {
 	committed position // flushed, and so safe to save
 	// hold is where the content a Holder keeps back begins, while holding
 	// (hold.go); its offset, not position's, is committed.
-	hold    position
-	holding holdState
-	inHeld  bool   // queued in l.held
-	head    []byte // first min(size, 1 KiB) bytes
+	hold     position
+	holding  holdState
+	inHeld   bool      // queued in l.held
+	deferred bool      // its read waits for the Pacer (pace.go)
+	lines    lineMarks // block starts while held behind the read position (holdat.go)
+	head     []byte    // first min(size, 1 KiB) bytes
 
 	size     int64 // size at the last fstat
 	mtime    time.Time

@@ -35,11 +35,17 @@ func (l *loop) noteHold(t *tracked, block, buf []byte, start int64) {
 	if line > 0 {
 		line -= lineCount(block, int64(bytes.Count(block, nl)))
 	}
+	if held && off < t.offset {
+		t.lines.add(t.offset, line) // this block's start, for a later positionAt
+	}
 	switch {
 	case !held:
 		t.holding = notHeld
+		t.lines.reset()
 	case t.holding == heldAt && t.hold.offset == off:
 		// the same hold as before: its position stands
+	case off < t.offset:
+		l.holdAt(t, off)
 	case off == t.offset:
 		t.hold, t.holding = t.position, heldAt
 		t.hold.line = line
@@ -92,10 +98,17 @@ func (l *loop) refreshHolds() {
 			t.inHeld = false
 			continue
 		}
-		if _, held := h.Held(t.fileID()); !held {
+		off, held := h.Held(t.fileID())
+		if !held {
 			t.holding, t.inHeld = notHeld, false
+			t.lines.reset()
 			l.touch(t)
 			continue
+		}
+		if off != t.hold.offset && off <= t.offset {
+			// An acknowledgement moved the hold on without a read.
+			l.holdAt(t, off)
+			l.touch(t)
 		}
 		kept = append(kept, t)
 	}

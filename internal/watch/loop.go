@@ -56,10 +56,15 @@ type loop struct {
 	st      *Stats            // the Follower's counters, updated as things happen
 	watcher *fsnotify.Watcher // nil when polling every directory
 
-	held   []*tracked           // files a Holder kept content of at the last read or commit (hold.go)
-	byPath map[string]*tracked  // attached and moved files by their current name
-	byKey  map[fileKey]*tracked // every tracked file, detached ones too, by identity
-	dirs   map[string]bool      // directory → true: inotify watch, false: polled
+	held     []*tracked           // files a Holder kept content of at the last read or commit (hold.go)
+	scratch  []byte               // positionAt's reads (holdat.go), not to disturb buf mid-read
+	pacer    Pacer                // the Consumer, when it is one (pace.go)
+	paused   bool                 // a read stopped because the Pacer was full, in this drain
+	deferred []*tracked           // files whose read stopped so, read again when it wakes
+	ctx      context.Context      // Run's or RunOnce's, for waits (pace.go)
+	byPath   map[string]*tracked  // attached and moved files by their current name
+	byKey    map[fileKey]*tracked // every tracked file, detached ones too, by identity
+	dirs     map[string]bool      // directory → true: inotify watch, false: polled
 
 	rootDirs  []string        // the roots that are directories, followed recursively
 	rootFiles map[string]bool // the roots that are files, followed through their parent's watch
@@ -81,6 +86,7 @@ type loop struct {
 	cwaiting  []*cfile           // new while running: read once quiet for a tick
 	cdetached []*cfile           // whose name went away: forgotten at the next tick unless found again
 	ctouched  []*cfile           // positions moved since the last commit
+	cheld     []*cfile           // of those, the ones a Holder still holds (commitCompressed)
 	ccands    []ccand            // fingerprints a compressed file may continue, reused
 	opener    *input.Opener      // opens and decompresses
 	sp        *scan.Splitter     // splits decompressed content into lines
@@ -126,7 +132,10 @@ type loop struct {
 }
 
 func newLoop(f *Follower, follow bool) *loop {
+	pacer, _ := f.consumer.(Pacer)
 	return &loop{
+		pacer:     pacer,
+		ctx:       context.Background(),
 		f:         f,
 		cfg:       f.cfg,
 		follow:    follow,
@@ -173,6 +182,7 @@ func (l *loop) begin() error {
 	l.initial = true
 	err := l.drain()
 	l.initial = false
+	l.countMissing()
 	if err == nil && l.cfg.StateFile != "" {
 		// Saved at once, and the journal started: a kill -9 before the
 		// first tick must not make the next start a first one, which
@@ -184,6 +194,7 @@ func (l *loop) begin() error {
 }
 
 func (l *loop) run(ctx context.Context) error {
+	l.ctx = ctx
 	if err := l.begin(); err != nil {
 		return l.shutdown(err)
 	}
@@ -193,6 +204,10 @@ func (l *loop) run(ctx context.Context) error {
 		l.every = l.tickInterval()
 		l.ticker = time.NewTicker(l.every)
 		tick = l.ticker.C
+	}
+	var wake <-chan struct{}
+	if l.pacer != nil {
+		wake = l.pacer.Wake()
 	}
 	var events <-chan fsnotify.Event
 	var errs <-chan error
@@ -238,6 +253,8 @@ func (l *loop) run(ctx context.Context) error {
 			ticked = true
 		case req := <-l.f.reloadCh:
 			req.reply <- l.reload(req.cfg)
+		case <-wake:
+			l.resumeReads()
 		}
 		if err := l.drain(); err != nil {
 			return l.shutdown(err)
@@ -259,6 +276,7 @@ func (l *loop) run(ctx context.Context) error {
 const coalesceFor = 500 * time.Microsecond
 
 func (l *loop) once(ctx context.Context) error {
+	l.ctx = ctx
 	l.loadState()
 	for _, r := range l.cfg.Roots {
 		if ctx.Err() != nil {
@@ -272,6 +290,10 @@ func (l *loop) once(ctx context.Context) error {
 		t.noWait = true
 	}
 	err := l.drain()
+	for err == nil && l.paused && l.waitRoom() {
+		l.resumeReads()
+		err = l.drain()
+	}
 	return l.shutdown(err)
 }
 
@@ -291,6 +313,12 @@ func (l *loop) shutdown(cause error) error {
 		} else {
 			l.commit()
 		}
+	}
+	if d, ok := l.f.consumer.(Drainer); ok {
+		if err := d.Drain(); err != nil {
+			cause = errors.Join(cause, err)
+		}
+		l.commit() // what was acknowledged while draining is done
 	}
 	if l.cfg.StateFile != "" {
 		l.save()
@@ -386,6 +414,7 @@ func (l *loop) markDirty(t *tracked) {
 // drain reads every dirty file to its end, then flushes the Consumer once and
 // checkpoints the offsets of what was flushed.
 func (l *loop) drain() error {
+	l.paused = false
 	for {
 		if err := l.drainPlain(); err != nil {
 			return err
@@ -393,8 +422,8 @@ func (l *loop) drain() error {
 		if err := l.drainCompressed(); err != nil {
 			return err
 		}
-		if len(l.dirty) == 0 {
-			break // reading compressed files found no plain one to read
+		if len(l.dirty) == 0 || l.paused {
+			break // reading compressed files found no plain one to read, or the Pacer is full
 		}
 	}
 	l.fileEnds()
@@ -422,6 +451,13 @@ func (l *loop) drainPlain() error {
 			clear(l.dirty)
 			l.dirty = l.dirty[:0]
 			return err
+		}
+		if t.deferred {
+			// Unread content waits for the Pacer: keep the descriptor (a
+			// rotated or deleted file is read through it), and decide on
+			// quiet only once it is read.
+			t.finalize = false
+			continue
 		}
 		if l.initial || reclose {
 			l.closeFile(t) // thousands of files may exist; reopen on their events
@@ -456,7 +492,9 @@ func (l *loop) commit() {
 	clear(l.touched)
 	l.touched = l.touched[:0]
 	clear(l.ctouched)
-	l.ctouched = l.ctouched[:0]
+	l.ctouched = append(l.ctouched[:0], l.cheld...) // still held: looked at again
+	clear(l.cheld)
+	l.cheld = l.cheld[:0]
 	l.emitted = false
 	if l.f.hooks.committed != nil {
 		l.f.hooks.committed()
@@ -466,6 +504,12 @@ func (l *loop) commit() {
 // forget drops t; with retire its identity is kept a while so that a copy of
 // it, or its reappearance under a new name, is not read twice.
 func (l *loop) forget(t *tracked, retire bool) {
+	if (t.gone || t.naming == detached) && t.size > t.offset {
+		n := t.size - t.offset
+		l.st.LostDeleted.Add(n)
+		l.log.Warn().Str("path", t.path).Int64("offset", t.offset).Int64("size", t.size).Int64("lost_bytes", n).
+			Msg("a file rotated away or deleted before it was read to its end; those bytes are lost (logscan_lost_bytes_total{reason=\"deleted\"})")
+	}
 	l.release(t, Forgotten)
 	if retire {
 		l.retire(t)

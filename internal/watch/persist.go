@@ -57,7 +57,22 @@ func (t *tracked) recordInto(rec *state.File) {
 		Path: t.path, Dev: t.key.dev, Ino: t.key.ino,
 		Offset: c.offset, TailLen: c.tailLen, TailCRC: c.tailCRC, Skipping: c.skipping,
 		Line: c.line, Declined: c.declined, Marks: c.marks.appendTo(rec.Marks[:0], c.offset),
-		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head),
+		HeadLen: len(t.head), HeadCRC: state.Checksum(t.head), Size: t.size,
+	}
+}
+
+// countMissing counts, after the initial walk, the bytes that the state
+// records of files not found again said were not yet done: their files were
+// deleted while logscan was down, or before it had shipped them.
+func (l *loop) countMissing() {
+	for _, rec := range l.saved {
+		if rec.Compressed || rec.Size <= rec.Offset {
+			continue
+		}
+		n := rec.Size - rec.Offset
+		l.st.LostMissing.Add(n)
+		l.log.Warn().Str("path", rec.Path).Int64("offset", rec.Offset).Int64("size", rec.Size).Int64("lost_bytes", n).
+			Msg("a file with content not yet done when logscan stopped is gone; those bytes are lost (logscan_lost_bytes_total{reason=\"missing_at_start\"})")
 	}
 }
 

@@ -121,6 +121,10 @@ func (l *loop) placeOffset(t *tracked, size int64) (fromEnd, ok bool) {
 func (l *loop) readLines(t *tracked, hold bool) error {
 	t.held = false
 	for {
+		if l.full() {
+			l.deferRead(t)
+			return nil
+		}
 		start := t.offset - int64(t.tailLen)
 		n, err := l.pread(t.fd, l.buf[:t.tailLen+l.dataCap], start)
 		if err != nil {
@@ -312,6 +316,7 @@ var nl = []byte{'\n'}
 func (l *loop) truncated(t *tracked, size int64) {
 	l.release(t, Truncated) // what a Holder kept of the old content ends here
 	t.holding = notHeld
+	t.lines.reset()
 	l.retire(t)
 	if len(t.shadows) > 0 {
 		pos := t.position

@@ -107,7 +107,7 @@ func (l *loop) tickFiles() (lag, deleted int64) {
 			l.markDirty(t)
 		case t.file != nil:
 			t.idleTicks++
-			if t.idleTicks >= idle && t.stage != deciding {
+			if t.idleTicks >= idle && t.stage != deciding && !t.deferred {
 				l.closeFile(t)
 			}
 		case t.naming == detached:

@@ -214,6 +214,26 @@ const (
 	Shutdown
 )
 
+// Pacer is implemented by a Consumer whose output has a bounded queue (the
+// OTLP exporter, while its receiver is slow or down). While Full, the
+// Follower reads nothing more: ticks, rotations and commits go on, and the
+// files on disk, not memory, hold what is not yet shipped. Reading resumes
+// when Wake receives. A compressed file, which cannot stop mid-stream, waits
+// for Wake where it stands.
+type Pacer interface {
+	Full() bool
+	Wake() <-chan struct{}
+}
+
+// Drainer is implemented by a Consumer whose output completes after Flush
+// returns (an acknowledgement from a receiver). At shutdown, and at the end
+// of a RunOnce, Drain is called after the last Flush and before the last
+// commit, so that what it completes meanwhile is saved as done. It bounds
+// its own wait; its error is returned by Run or RunOnce.
+type Drainer interface {
+	Drain() error
+}
+
 // Heartbeat is implemented by a Consumer that wants to know the loop is alive
 // even when no line arrives: Beat is called after every maintenance tick
 // (each SaveInterval), once the tick's work is done. The daemon feeds the
@@ -290,6 +310,8 @@ type Stats struct {
 	WatchErrors      atomic.Int64 // failed watch additions and watcher errors
 	Overflows        atomic.Int64 // event queue overflows, each followed by a rescan
 	StateSaveErrors  atomic.Int64 // failed state file writes
+	LostDeleted      atomic.Int64 // bytes of files deleted, or rotated out of reach, before they were read
+	LostMissing      atomic.Int64 // bytes not done when the state was saved, of files gone at the next start
 }
 
 // ErrStartAt is wrapped by [New] and [Follower.Reload] for a bad StartAt.

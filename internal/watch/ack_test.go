@@ -1,0 +1,233 @@
+package watch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/logscan/logscan/internal/state"
+	"github.com/logscan/logscan/internal/testutil"
+)
+
+// acker is a Consumer that ships elsewhere, as the OTLP exporter does: it
+// holds each file from an offset the test sets (the lowest one not yet
+// acknowledged), paces the follower with a full flag, and counts drains.
+type acker struct {
+	*recorder
+	mu      sync.Mutex
+	held    map[string]int64 // by path
+	full    bool
+	fullAt  int // become full after this many Lines calls (0: never)
+	calls   int
+	wake    chan struct{}
+	drained int
+}
+
+func newAcker() *acker {
+	return &acker{recorder: newRecorder(), held: map[string]int64{}, wake: make(chan struct{}, 1)}
+}
+
+func (a *acker) Lines(f File, block []byte, off, num int64) error {
+	a.mu.Lock()
+	a.calls++
+	if a.fullAt > 0 && a.calls >= a.fullAt {
+		a.full = true
+	}
+	a.mu.Unlock()
+	return a.recorder.Lines(f, block, off, num)
+}
+
+func (a *acker) Held(f File) (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	off, ok := a.held[filepath.Base(f.Path)]
+	return off, ok
+}
+
+func (a *acker) Release(File, ReleaseReason) {}
+
+func (a *acker) Full() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.full
+}
+
+func (a *acker) Wake() <-chan struct{} { return a.wake }
+
+func (a *acker) Drain() error {
+	a.mu.Lock()
+	a.drained++
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *acker) set(f func(a *acker)) {
+	a.mu.Lock()
+	f(a)
+	a.mu.Unlock()
+}
+
+// savedRecord is the state record of the file named base.
+func savedRecordOf(t *testing.T, stateFile, base string) state.File {
+	t.Helper()
+	st, err := state.Load(stateFile)
+	if err != nil || st == nil {
+		t.Fatalf("state: %v", err)
+	}
+	for _, f := range st.Files {
+		if filepath.Base(f.Path) == base {
+			return f
+		}
+	}
+	t.Fatalf("no record of %s in %+v", base, st.Files)
+	return state.File{}
+}
+
+// TestAckWatermarkCommits: the offset saved is where the Holder's hold
+// begins, with the line number and tail fingerprint of that very place,
+// whether the hold lies in the block just read, in an earlier one, or moved
+// on after the last read (an acknowledgement without new lines); and a
+// restart reads again from there.
+func TestAckWatermarkCommits(t *testing.T) {
+	// Three appends, each read as its own block.
+	parts := []string{numbered("a", 1, 40), numbered("b", 1, 40), numbered("c", 1, 40)}
+	all := strings.Join(parts, "")
+	lineAt := func(n int) int64 { // offset of the 1-based line n
+		off := 0
+		for range n - 1 {
+			off += strings.IndexByte(all[off:], '\n') + 1
+		}
+		return int64(off)
+	}
+	cases := []struct {
+		name  string
+		hold  int // 1-based line held from during the reads; 0: none
+		after int // the hold moved to this line after the reads; 0: same
+		want  int // the line the restart reads first; 121: none
+	}{
+		{"nothing held", 0, 0, 121},
+		{"held in the last block", 100, 0, 100},
+		{"held in the first block", 5, 0, 5},
+		{"held at a block start", 41, 0, 41},
+		{"hold moves on without a read", 5, 90, 90},
+		{"everything acknowledged later", 5, 121, 121},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			writeFile(t, log, "")
+			a := newAcker()
+			h := start(t, Config{Roots: []string{dir}, StateFile: stateFile}, a.recorder, func(f *Follower) { f.consumer = a })
+			if tc.hold > 0 {
+				a.set(func(a *acker) { a.held["app.log"] = lineAt(tc.hold) })
+			}
+			for _, p := range parts {
+				testutil.AppendFile(t, log, p)
+				h.sync()
+			}
+			if tc.after > 0 {
+				a.set(func(a *acker) {
+					if tc.after > 120 {
+						delete(a.held, "app.log")
+					} else {
+						a.held["app.log"] = lineAt(tc.after)
+					}
+				})
+				h.tickSync()
+			}
+			h.stop()
+			if a.drained != 1 {
+				t.Errorf("Drain called %d times at shutdown, want 1", a.drained)
+			}
+			rec := savedRecordOf(t, stateFile, "app.log")
+			wantOff := int64(len(all))
+			if tc.want <= 120 {
+				wantOff = lineAt(tc.want)
+			}
+			tail := min(wantOff, tailMax)
+			if rec.Offset != wantOff || rec.Line != int64(tc.want) || rec.TailLen != int(tail) ||
+				rec.TailCRC != state.Checksum([]byte(all[wantOff-tail:wantOff])) {
+				t.Fatalf("saved %+v, want offset %d line %d and the tail before it", rec, wantOff, tc.want)
+			}
+			// A restart reads again from the hold, with the same numbers.
+			r2 := newRecorder()
+			h2 := start(t, Config{Roots: []string{dir}, StateFile: stateFile}, r2)
+			testutil.AppendFile(t, log, "d1\n")
+			r2.waitLine(t, "d1")
+			h2.stop()
+			got := r2.records()
+			wantN := 121 - tc.want + 1
+			if len(got) != wantN {
+				t.Fatalf("restart passed %d lines, want %d", len(got), wantN)
+			}
+			if got[0].off != wantOff || got[0].num != int64(tc.want) {
+				t.Fatalf("restart began at offset %d line %d, want %d line %d", got[0].off, got[0].num, wantOff, tc.want)
+			}
+		})
+	}
+}
+
+// TestPacerStopsReading: while the Pacer is full nothing more is read, also
+// across a rename rotation; when it wakes the loop, everything written is
+// read once.
+func TestPacerStopsReading(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	writeFile(t, log, "")
+	a := newAcker()
+	h := start(t, Config{Roots: []string{dir}}, a.recorder, func(f *Follower) { f.consumer = a })
+	testutil.AppendFile(t, log, numbered("x", 1, 10))
+	a.recorder.waitLine(t, "x10")
+	a.set(func(a *acker) { a.full = true })
+	testutil.AppendFile(t, log, numbered("x", 11, 20))
+	if err := os.Rename(log, log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.AppendFile(t, log, numbered("y", 1, 10))
+	for range 3 {
+		h.tickSync()
+	}
+	if n := len(a.recorder.lines()); n != 10 {
+		t.Fatalf("read %d lines while full, want 10", n)
+	}
+	a.set(func(a *acker) { a.full = false })
+	a.wake <- struct{}{}
+	a.recorder.waitLine(t, "y10")
+	a.recorder.waitLine(t, "x20")
+	h.tickSync()
+	wantLines(t, a.recorder.lines(), linesOf(numbered("x", 1, 20), numbered("y", 1, 10)))
+}
+
+// TestLostWhenGoneAtStart: a file the state says was not read to its end,
+// deleted before the next start, is counted as lost, by its bytes.
+func TestLostWhenGoneAtStart(t *testing.T) {
+	dir := t.TempDir()
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	log := filepath.Join(dir, "app.log")
+	writeFile(t, log, "")
+	a := newAcker()
+	h := start(t, Config{Roots: []string{dir}, StateFile: stateFile}, a.recorder, func(f *Follower) { f.consumer = a })
+	big := strings.Repeat(fmt.Sprintf("%0127d\n", 7), 4<<10) // 512 KiB: more than one read
+	a.set(func(a *acker) { a.fullAt = 1 })
+	testutil.AppendFile(t, log, big)
+	a.recorder.waitFor(t, "the first block", func(lines []string) bool { return len(lines) > 0 })
+	h.tickSync()
+	h.stop()
+	rec := savedRecordOf(t, stateFile, "app.log")
+	if rec.Size != int64(len(big)) || rec.Offset <= 0 || rec.Offset >= rec.Size {
+		t.Fatalf("saved %+v: want a partial read of %d bytes", rec, len(big))
+	}
+	if err := os.Remove(log); err != nil {
+		t.Fatal(err)
+	}
+	h2 := start(t, Config{Roots: []string{dir}, StateFile: stateFile}, nil)
+	if got, want := h2.f.Stats().LostMissing.Load(), rec.Size-rec.Offset; got != want {
+		t.Fatalf("lost %d bytes, want %d", got, want)
+	}
+	h2.stop()
+}
