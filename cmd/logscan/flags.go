@@ -73,6 +73,7 @@ var flagKeys = map[string]string{
 	"multiline-start":     "multiline.start",
 	"where":               "where",
 	"fields":              "output.fields",
+	"otlp-endpoint":       "otlp.endpoint",
 }
 
 func newCLI(stderr io.Writer) *cli {
@@ -119,6 +120,7 @@ func newCLI(stderr io.Writer) *cli {
 	fs.String("multiline-start", "", "join lines into events: a line matching `REGEX` starts one, any other continues it")
 	fs.StringArray("where", nil, "select only events whose fields pass `EXPR` (field OP value, OP one of = != < <= > >= ~ !~); repeatable, all must hold")
 	fs.String("fields", "", "print only these fields, tab-separated: `LIST` is comma-separated (ts,level,msg)")
+	fs.String("otlp-endpoint", "", "ship the selected lines or events over OTLP/HTTP to `URL` (http://collector:4318; /v1/logs is added), checkpointed when acknowledged (needs --follow or --state-file)")
 	fs.Bool("stats", false, "print files, bytes, lines, matches and elapsed time on stderr")
 	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")
 	fs.Bool("no-decompress", false, "skip .gz and .zst files instead of decompressing them")

@@ -81,6 +81,9 @@ type Config struct {
 	LogFormat    string // "auto", "json" or "console"
 	HTTPListen   string
 	HTTP         HTTP // http.auth.*, http.tls.*, http.matches_public (http.go)
+	OTLP         OTLP // otlp.* (otlp.go)
+	// Stdout is false when the selected lines go to the exporter only.
+	Stdout bool
 
 	// Source is the config file that was read, "" if none.
 	Source string
@@ -118,6 +121,7 @@ const (
 	kInt
 	kSize
 	kRules
+	kMap // a map of strings (otlp.headers); its entries are keys below it
 )
 
 // keys lists every known key with its type; it is also the source of the
@@ -200,6 +204,7 @@ func Defaults() map[string]any {
 		"log.format":             "auto",
 	}
 	eventDefaults(m)
+	otlpDefaults(m)
 	return m
 }
 
@@ -275,6 +280,9 @@ func Load(src Sources) (*Config, error) {
 	if err := c.checkEvents(); err != nil {
 		return nil, err
 	}
+	if err := c.checkOTLP(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -294,6 +302,9 @@ func checkKnown(k *koanf.Koanf, prefix string) error {
 		if _, ok := keys[key]; ok {
 			continue
 		}
+		if isMapEntry(key) {
+			continue
+		}
 		msg := "unknown key"
 		if s := suggest(key); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -301,6 +312,16 @@ func checkKnown(k *koanf.Koanf, prefix string) error {
 		return &Error{Where: prefix + key, Msg: msg}
 	}
 	return nil
+}
+
+// isMapEntry reports whether key is an entry of a kMap key.
+func isMapEntry(key string) bool {
+	for i := strings.LastIndexByte(key, '.'); i > 0; i = strings.LastIndexByte(key[:i], '.') {
+		if keys[key[:i]] == kMap {
+			return true
+		}
+	}
+	return false
 }
 
 // suggest returns the known key closest to key, if it is close.
@@ -386,6 +407,12 @@ func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
 			} else {
 				m[key] = splitList(val)
 			}
+		case kMap:
+			hm, err := envHeaders(where, val)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = hm
 		case kRules:
 			var rules []any
 			if err := json.Unmarshal([]byte(val), &rules); err != nil {
@@ -468,6 +495,8 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		LogFormat:    d.str("log.format"),
 		HTTPListen:   d.str("http.listen"),
 		HTTP:         d.http(),
+		OTLP:         d.otlp(),
+		Stdout:       d.boolean("output.stdout"),
 	}
 	if d.err != nil {
 		return nil, d.err

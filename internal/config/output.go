@@ -161,6 +161,8 @@ var modeRules = []modeRule{
 		"the HTTP endpoints serve a running follower; add --follow"},
 	{"save_interval", func(c *Config) bool { return c.given["save_interval"] }, []Mode{OneShot},
 		"a one-shot run saves no state; add --state-file"},
+	{"otlp.endpoint", func(c *Config) bool { return c.OTLP.Enabled() }, []Mode{OneShot},
+		"what is shipped is checkpointed when the collector acknowledges it, in a state file; add --state-file (ship what is new, exit 0 once acknowledged) or --follow"},
 }
 
 // CheckMode refuses settings that do not work in the mode c runs in, naming

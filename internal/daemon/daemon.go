@@ -125,7 +125,16 @@ func start(o Options) (*daemon, error) {
 	}
 	d := &daemon{o: o, cfg: cfg, log: o.Log, met: metrics.New(o.Version)}
 	d.hub = httpapi.NewHub(4096, d.met.StreamDropped)
-	d.s = newSink(o.Stdout, o.OutputBuffer, p, d.met, d.hub)
+	out := o.Stdout
+	if !cfg.Stdout {
+		out = io.Discard
+	}
+	d.s = newSink(out, o.OutputBuffer, p, d.met, d.hub)
+	if d.s.exp, err = d.newExporter(cfg); err != nil {
+		return nil, err
+	}
+	d.s.drainFatal = cfg.Mode() == config.Incremental
+	d.s.log = d.log
 	d.s.stateful = cfg.StateFile != ""
 	if o.Now != nil {
 		d.s.sc.Now = o.Now
@@ -151,6 +160,7 @@ func (d *daemon) result() Result {
 
 // once is the incremental run: what is new since the state file, then exit.
 func (d *daemon) once(ctx context.Context) (Result, error) {
+	defer d.startExporter()()
 	err := d.f.RunOnce(ctx)
 	if err == nil && d.f.Stats().StateSaveErrors.Load() > 0 {
 		// Unlike follow mode there is no later save to retry: the next run
@@ -182,6 +192,7 @@ func (d *daemon) follow(ctx context.Context) (Result, error) {
 	d.s.progress = n.Progress
 	d.watchdog(ctx, &wg)
 
+	defer d.startExporter()() // after wg.Wait: the follower's shutdown drains it
 	runErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
@@ -268,6 +279,10 @@ func (d *daemon) observe() error {
 		LongLines:        gauge(&st.LongLines),
 		DeletedOpenBytes: gauge(&st.DeletedOpenBytes),
 		StreamClients:    func() float64 { return float64(d.hub.Clients()) },
+		LostBytes: func(yield func(string, float64)) {
+			yield("deleted", float64(st.LostDeleted.Load()))
+			yield("missing_at_start", float64(st.LostMissing.Load()))
+		},
 		ReadErrors: func(yield func(string, float64)) {
 			yield("read", float64(st.ReadErrors.Load()))
 			yield("watch", float64(st.WatchErrors.Load()))
@@ -398,6 +413,9 @@ func (d *daemon) swap() (*config.Config, error) {
 		{"http.tls.key_file", old.HTTP.KeyFile, next.HTTP.KeyFile},
 		{"http.matches_public", fmt.Sprint(old.HTTP.MatchesPublic), fmt.Sprint(next.HTTP.MatchesPublic)},
 		{"state_file", old.StateFile, next.StateFile},
+		{"otlp", otlpSettings(old), otlpSettings(next)},
+		{"otlp.headers", headersDigest(old), headersDigest(next)},
+		{"output.stdout", fmt.Sprint(old.Stdout), fmt.Sprint(next.Stdout)},
 	} {
 		if c.a != c.b {
 			d.log.Warn().Str("key", c.key).Str("running", c.a).Str("new", c.b).Msg("this setting takes effect at the next restart")

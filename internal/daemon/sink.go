@@ -6,9 +6,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/logscan/logscan/internal/httpapi"
 	"github.com/logscan/logscan/internal/metrics"
 	"github.com/logscan/logscan/internal/multiline"
+	"github.com/logscan/logscan/internal/otlp"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/watch"
@@ -67,6 +70,13 @@ type sink struct {
 	lastHit time.Time
 	written atomic.Int64
 	ended   int64 // files ended (incremental runs)
+	// exp ships the selected records over OTLP; nil without otlp.endpoint
+	// (ship.go).
+	exp *otlp.Exporter
+	// drainFatal: an incremental run fails when the collector has not
+	// acknowledged everything by the end; a follower stopping logs it.
+	drainFatal bool
+	log        zerolog.Logger
 }
 
 // keptFile is a file's Scanner state between two of its blocks.
@@ -200,6 +210,9 @@ func (s *sink) FileEnd(f watch.File) {
 }
 
 func (s *sink) tap(r *output.Record, rule int) {
+	if s.exp != nil {
+		s.exp.Add(r)
+	}
 	if s.hub.Clients() > 0 {
 		s.jbuf = s.json.Append(s.jbuf[:0], r)
 		s.hub.Publish(r.Rule, s.jbuf)
@@ -236,6 +249,9 @@ func (s *sink) Flush() error {
 		}
 	}
 	clear(s.pending)
+	if s.exp != nil {
+		s.exp.Flush()
+	}
 	s.written.Store(s.sc.Matches)
 	s.countEvents()
 	return nil
@@ -262,13 +278,13 @@ func (s *sink) countEvents() {
 func (s *sink) Held(f watch.File) (int64, bool) {
 	if s.begun && f == s.cur {
 		off, _, ok := s.sc.Held()
-		return off, ok
+		return s.shipHeld(f, off, ok)
 	}
 	if k, ok := s.files[f.ID()]; ok {
 		off, _, held := k.st.Held()
-		return off, held
+		return s.shipHeld(f, off, held)
 	}
-	return 0, false
+	return s.shipHeld(f, 0, false)
 }
 
 // Release implements watch.Holder. A forgotten file's pending event is

@@ -26,6 +26,9 @@ const (
 	Text Format = iota
 	// JSON is one JSON object per line.
 	JSON
+	// None prints nothing: the records only go to a Tap (output.stdout:
+	// false, shipping over OTLP only), so no CPU goes to formatting.
+	None
 )
 
 // ParseFormat maps a config value to a Format.
@@ -122,6 +125,9 @@ func (p *Printer) Options() Options { return p.opts }
 
 // Append appends r, formatted, with a trailing newline.
 func (p *Printer) Append(dst []byte, r *Record) []byte {
+	if p.opts.Format == None {
+		return dst
+	}
 	if p.opts.Format == JSON {
 		if r.Event != nil {
 			return appendEvent(dst, r)
@@ -133,7 +139,7 @@ func (p *Printer) Append(dst []byte, r *Record) []byte {
 
 // AppendSeparator appends grep's context group separator.
 func (p *Printer) AppendSeparator(dst []byte) []byte {
-	if p.opts.Format == JSON {
+	if p.opts.Format == JSON || p.opts.Format == None {
 		return dst
 	}
 	sep := "--"

@@ -119,8 +119,12 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 	if o.OnlyMatching {
 		p.Before, p.After = 0, 0 // grep -o prints no context lines, only the separators
 	}
+	pformat := format
+	if !cfg.Stdout {
+		pformat = output.None
+	}
 	popts := output.Options{
-		Format:       format,
+		Format:       pformat,
 		Filename:     showFilenames(o.WithFilename, cfg.Roots),
 		LineNumbers:  o.LineNumbers,
 		Color:        useColor(o.Color, format, env),
