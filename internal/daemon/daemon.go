@@ -167,6 +167,9 @@ func (d *daemon) once(ctx context.Context) (Result, error) {
 		// would repeat (or, after a rotation, skip) these lines.
 		err = fmt.Errorf("state_file %s: could not be saved (see the log above); the next run will not resume here", d.cfg.StateFile)
 	}
+	if e := d.s.exp; err == nil && e != nil && e.Refused() > 0 {
+		err = fmt.Errorf("otlp: the collector refused %d records (see the log above; the refused batches are in %s)", e.Refused(), deadLetterPath(d.cfg))
+	}
 	return d.result(), err
 }
 

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,6 +117,9 @@ type Exporter struct {
 	bld     builder
 	pending int   // records added and not done
 	unacked int64 // their estimated bytes
+	// refused counts the records the collector refused or rejected, for
+	// an incremental run's exit status.
+	refused atomic.Int64
 
 	life     sync.Mutex // Start and Close
 	started  bool
@@ -233,6 +237,10 @@ func (e *Exporter) Held(fileID string) (off int64, ok bool) {
 	defer e.mu.Unlock()
 	return e.acks.held(fileID)
 }
+
+// Refused is the number of records the collector refused (dead-lettered or
+// dropped) or rejected in a partial success, so far.
+func (e *Exporter) Refused() int64 { return e.refused.Load() }
 
 // Pending returns the number of records added and not done.
 func (e *Exporter) Pending() int {

@@ -28,6 +28,7 @@ func (s *sender) accept(b *batch, r result) {
 	rejected = min(max(rejected, 0), int64(b.n))
 	e.met.recordsSent.Add(float64(int64(b.n) - rejected))
 	e.met.recordsDropped.Add(float64(rejected))
+	e.refused.Add(rejected)
 	e.met.batchesSent.Inc()
 	if (rejected > 0 || msg != "") && s.partial.allow(e.now()) {
 		e.log.Warn().Int64("rejected", rejected).Int("records", b.n).Str("error_message", msg).
@@ -68,6 +69,7 @@ func (s *sender) refuse(b *batch, r result) {
 	if e.dead != nil {
 		werr = s.writeDeadLetter(b)
 	}
+	e.refused.Add(int64(b.n))
 	dropped := werr != nil
 	if dropped {
 		e.met.recordsDropped.Add(float64(b.n))
