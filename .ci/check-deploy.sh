@@ -58,7 +58,7 @@ for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$exec_start"); do
 done
 
 # 3. Manifest, Dockerfile and config agree (ports, paths, env, securityContext).
-step "checking deploy/kubernetes/sidecar.yaml against the Dockerfile and config"
+step "checking deploy/ (sidecar, DaemonSet, collector config) against the Dockerfile, the config and the HTTP endpoints"
 go test -count=1 ./deploy
 
 # 4. systemd-analyze, when this machine has it.
@@ -74,6 +74,10 @@ sed "s|^ExecStart=/usr/local/bin/logscan |ExecStart=$bin |" "$unit" >"$tmp/unit/
 grep -q "^ExecStart=$bin " "$tmp/unit/logscan.service" ||
 	fail "$unit: ExecStart does not start with /usr/local/bin/logscan"
 systemd-analyze verify "$tmp/unit/logscan.service"
+step "systemd-analyze verify $unit with the OTLP drop-in systemd/logscan-otlp.conf"
+mkdir "$tmp/unit/logscan.service.d"
+cp systemd/logscan-otlp.conf "$tmp/unit/logscan.service.d/otlp.conf"
+SYSTEMD_UNIT_PATH="$tmp/unit:" systemd-analyze verify "$tmp/unit/logscan.service"
 
 step "systemd-analyze security $unit"
 report=$(systemd-analyze security --offline=true "$unit" 2>&1) || fail "systemd-analyze security: $report"

@@ -41,8 +41,13 @@ type container struct {
 	Command       []string
 	Args          []string
 	Env           []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			FieldRef *struct {
+				FieldPath string `yaml:"fieldPath"`
+			} `yaml:"fieldRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Ports []struct {
 		Name          string `yaml:"name"`
@@ -76,6 +81,7 @@ type securityContext struct {
 	AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
 	Capabilities             *struct {
 		Drop []string `yaml:"drop"`
+		Add  []string `yaml:"add"`
 	} `yaml:"capabilities"`
 	SeccompProfile *struct {
 		Type string `yaml:"type"`
