@@ -29,6 +29,7 @@ type OTLP struct {
 	MaxWait         time.Duration
 	QueueBytes      int
 	ShutdownTimeout time.Duration
+	Concurrency     int
 	TLS             otlp.TLS
 	ServiceName     string
 	HostName        string // "" is os.Hostname at start
@@ -51,6 +52,7 @@ var otlpKeys = map[string]kind{
 	"otlp.batch.max_wait":           kDuration,
 	"otlp.queue_bytes":              kSize,
 	"otlp.shutdown_timeout":         kDuration,
+	"otlp.concurrency":              kInt,
 	"otlp.tls.ca_file":              kString,
 	"otlp.tls.cert_file":            kString,
 	"otlp.tls.key_file":             kString,
@@ -76,6 +78,7 @@ func otlpDefaults(m map[string]any) {
 	m["otlp.batch.max_wait"] = otlp.DefaultMaxWait.String()
 	m["otlp.queue_bytes"] = int(otlp.DefaultQueueBytes)
 	m["otlp.shutdown_timeout"] = otlp.DefaultShutdownTimeout.String()
+	m["otlp.concurrency"] = otlp.DefaultConcurrency
 	m["otlp.service_name"] = "logscan"
 	m["output.stdout"] = true
 }
@@ -92,6 +95,7 @@ func (d *decoder) otlp() OTLP {
 		MaxWait:         d.duration("otlp.batch.max_wait"),
 		QueueBytes:      d.size("otlp.queue_bytes"),
 		ShutdownTimeout: d.duration("otlp.shutdown_timeout"),
+		Concurrency:     d.integer("otlp.concurrency"),
 		TLS: otlp.TLS{
 			CAFile:             d.str("otlp.tls.ca_file"),
 			CertFile:           d.str("otlp.tls.cert_file"),
@@ -118,7 +122,7 @@ func (d *decoder) otlp() OTLP {
 	}
 	d.oneOf("otlp.compression", o.Compression, "gzip", "none")
 	d.oneOf("otlp.encoding", o.Encoding, "proto", "json")
-	for key, v := range map[string]int{"otlp.batch.max_records": o.MaxRecords, "otlp.batch.max_bytes": o.MaxBytes, "otlp.queue_bytes": o.QueueBytes} {
+	for key, v := range map[string]int{"otlp.batch.max_records": o.MaxRecords, "otlp.batch.max_bytes": o.MaxBytes, "otlp.queue_bytes": o.QueueBytes, "otlp.concurrency": o.Concurrency} {
 		if v < 1 {
 			d.fail(key, v, "want 1 or more")
 		}

@@ -59,6 +59,7 @@ func (d *daemon) newExporter(cfg *config.Config) (*otlp.Exporter, error) {
 		MaxWait:         o.MaxWait,
 		QueueBytes:      int64(o.QueueBytes),
 		ShutdownTimeout: o.ShutdownTimeout,
+		Concurrency:     o.Concurrency,
 		TLS:             o.TLS,
 		DeadLetter:      deadLetterPath(cfg),
 		HostName:        host,

@@ -100,11 +100,11 @@ func TestBackoff(t *testing.T) {
 		{0, 0, 100 * time.Millisecond},
 		{0, 0.999, 299800 * time.Microsecond},
 		{1, 0.5, 400 * time.Millisecond},
-		{5, 0.5, 6400 * time.Millisecond},
-		{8, 0.5, 30 * time.Second},
-		{8, 0, 15 * time.Second},
-		{8, 0.9, 30 * time.Second},
-		{100, 0.5, 30 * time.Second},
+		{4, 0.5, 3200 * time.Millisecond},
+		{5, 0.5, 5 * time.Second},
+		{8, 0, 2500 * time.Millisecond},
+		{8, 0.9, 5 * time.Second},
+		{100, 0.5, 5 * time.Second},
 	} {
 		s := &sender{e: &Exporter{o: Options{Rand: func() float64 { return tc.rand }}}}
 		if got := s.backoff(tc.attempt, 0); got != tc.want {

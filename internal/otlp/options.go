@@ -96,6 +96,9 @@ func (o *Options) setDefaults() error {
 	if err := positive("otlp.shutdown_timeout", &o.ShutdownTimeout, DefaultShutdownTimeout); err != nil {
 		return err
 	}
+	if err := positive("otlp.concurrency", &o.Concurrency, DefaultConcurrency); err != nil {
+		return err
+	}
 	if o.HostName == "" {
 		o.HostName, _ = os.Hostname() // none is better than no exporter
 	}

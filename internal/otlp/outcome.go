@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -182,6 +183,7 @@ func (l *limiter) take() int {
 // writes it, and Close closes it after the sender stopped.
 type deadLetter struct {
 	path string
+	mu   sync.Mutex // the senders write concurrently
 	f    *os.File
 }
 
@@ -208,6 +210,8 @@ func (d *deadLetter) open() error {
 // write appends line. After a failed write the file is reopened at the
 // next one: it may have been removed or its disk remounted.
 func (d *deadLetter) write(line []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.f == nil {
 		if err := d.open(); err != nil {
 			return err
