@@ -144,6 +144,14 @@ func TestUID(t *testing.T) {
 		return bl.uid(&r)
 	}
 	ref := uid("h", base)
+	if ref[:16] == ref[16:] {
+		t.Errorf("uid %s: both halves are one digest", ref)
+	}
+	// Pinned: a uid must not change across versions, or a receiver
+	// deduplicating across an upgrade would keep both copies.
+	if want := "cbd03a602e47cea6746c1e574283e185"; ref != want {
+		t.Errorf("uid of the reference record is %s, was %s", ref, want)
+	}
 	same := base
 	same.Path, same.Rule, same.Time = "/b", "other", t0.Add(time.Hour)
 	if got := uid("h", same); got != ref {

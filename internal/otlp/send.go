@@ -43,7 +43,8 @@ type sender struct {
 }
 
 func newSender(e *Exporter) *sender {
-	return &sender{e: e, gz: gzip.NewWriter(io.Discard)}
+	gz, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: no error
+	return &sender{e: e, gz: gz}
 }
 
 // run sends sealed batches in order until ctx is done.
