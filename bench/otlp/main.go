@@ -72,11 +72,15 @@ func main() {
 	rounds := flag.Int("rounds", 1, "runs, each with a fresh collector")
 	flush := flag.Duration("flush", 100*time.Millisecond, "the file exporter's flush_interval")
 	args := flag.String("args", "", "extra logscan arguments, split on spaces")
+	agent := flag.String("agent", "", "instead of logscan, ship with this collector (the filelog receiver and the otlphttp exporter: the anchor; see the doc comment)")
 	flag.Parse()
 	if *otelcol == "" {
 		fail(errors.New("-otelcol is required: -otelcol \"$(test/otelcol/build.sh)\""))
 	}
-	for _, p := range []*string{otelcol, logscan, tailbench} {
+	for _, p := range []*string{otelcol, logscan, tailbench, agent} {
+		if *p == "" {
+			continue
+		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			fail(err)
@@ -88,7 +92,7 @@ func main() {
 		fail(err)
 	}
 	for round := 1; round <= *rounds; round++ {
-		r, err := runOnce(round, *otelcol, *logscan, *tailbench, self, *flush, *args, []string{
+		r, err := runOnce(round, *otelcol, *logscan, *agent, *tailbench, self, *flush, *args, []string{
 			"-lines", strconv.Itoa(*lines), "-every", strconv.Itoa(*every), "-rate", strconv.Itoa(*rate),
 			"-files", strconv.Itoa(*files), "-rotate", strconv.Itoa(*rotate), "-mode", *mode,
 		})
@@ -132,7 +136,7 @@ type result struct {
 	logscanCPU, collectorCPU, relayCPU float64
 }
 
-func runOnce(round int, otelcol, logscan, tailbench, self string, flush time.Duration, extra string, tbArgs []string) (result, error) {
+func runOnce(round int, otelcol, logscan, agent, tailbench, self string, flush time.Duration, extra string, tbArgs []string) (result, error) {
 	var res result
 	dir, err := os.MkdirTemp("", "logscan-bench-otlp-")
 	if err != nil {
@@ -192,18 +196,30 @@ service:
 
 	cpuFile := filepath.Join(dir, "logscan.cpu")
 	relayFile := filepath.Join(dir, "relay.cpu")
-	cmd := []string{self, "-relay", "-out", out, "-cpu", cpuFile, "-relay-cpu", relayFile, "--",
-		logscan, "--follow", "--log-format", "json", "--log-level", "warn", "--state-file", filepath.Join(dir, "state.json"),
-		"--otlp-endpoint", fmt.Sprintf("http://127.0.0.1:%d", port), "-e", "MATCHME"}
-	cmd = append(cmd, strings.Fields(extra)...)
-	cmd = append(cmd, "{dir}")
+	cmd := []string{self, "-relay", "-out", out, "-cpu", cpuFile, "-relay-cpu", relayFile, "--"}
+	if agent != "" {
+		aconf, err := agentConfig(dir, port)
+		if err != nil {
+			return res, err
+		}
+		// env execs the collector in its own process, so the relay reads
+		// the collector's CPU; the last word stays {dir} for tailbench.
+		cmd = append(cmd, "env", "TB_DIR={dir}", agent, "--config", aconf)
+	} else {
+		cmd = append(cmd, logscan, "--follow", "--log-format", "json", "--log-level", "warn", "--state-file", filepath.Join(dir, "state.json"),
+			"--otlp-endpoint", fmt.Sprintf("http://127.0.0.1:%d", port), "-e", "MATCHME")
+		cmd = append(cmd, strings.Fields(extra)...)
+		cmd = append(cmd, "{dir}")
+	}
 	quoted := make([]string, len(cmd))
 	for i, a := range cmd {
 		quoted[i] = shellQuote(a)
 	}
 	// {dir} must stay unquoted for tailbench to replace it; the paths it
 	// stands for hold no spaces (os.MkdirTemp under $TMPDIR).
-	quoted[len(quoted)-1] = "{dir}"
+	if cmd[len(cmd)-1] == "{dir}" {
+		quoted[len(quoted)-1] = "{dir}"
+	}
 
 	before, err := procCPU(col.Process.Pid)
 	if err != nil {
@@ -437,4 +453,35 @@ func readFloat(path string) float64 {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench/otlp:", err)
 	os.Exit(2)
+}
+
+// agentConfig writes the anchor's config: the collector as a node agent,
+// its filelog receiver following {dir}/app.log from the end at the default
+// 200 ms poll, keeping the MATCHME lines as logscan's -e does, and its
+// otlphttp exporter (gzip, its default queue and retries) shipping to the
+// receiving collector. It keeps no checkpoint (no storage extension), so
+// it does less than logscan does per record.
+func agentConfig(dir string, port int) (string, error) {
+	conf := filepath.Join(dir, "agent.yaml")
+	return conf, os.WriteFile(conf, []byte(fmt.Sprintf(`receivers:
+  filelog:
+    include: ["${env:TB_DIR}/app.log", "${env:TB_DIR}/d*/app.log"]
+    start_at: end
+    operators:
+      - type: filter
+        expr: 'not (body matches "MATCHME")'
+exporters:
+  otlphttp:
+    endpoint: http://127.0.0.1:%d
+service:
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [otlphttp]
+`, port)), 0o644)
 }
