@@ -285,6 +285,7 @@ func (d *daemon) observe() error {
 		LostBytes: func(yield func(string, float64)) {
 			yield("deleted", float64(st.LostDeleted.Load()))
 			yield("missing_at_start", float64(st.LostMissing.Load()))
+			yield("unacknowledged", float64(st.LostUnacked.Load()))
 		},
 		ReadErrors: func(yield func(string, float64)) {
 			yield("read", float64(st.ReadErrors.Load()))

@@ -86,6 +86,16 @@ func (d *daemon) startExporter() func() {
 	}
 }
 
+// Unacked implements watch.Acker: a deleted file whose lines the
+// collector has not acknowledged is kept until it has.
+func (s *sink) Unacked(f watch.File) bool {
+	if s.exp == nil {
+		return false
+	}
+	_, held := s.exp.Held(f.ID())
+	return held
+}
+
 // Full implements watch.Pacer.
 func (s *sink) Full() bool { return s.exp != nil && s.exp.Full() }
 

@@ -49,6 +49,11 @@ func (a *acker) Held(f File) (int64, bool) {
 
 func (a *acker) Release(File, ReleaseReason) {}
 
+func (a *acker) Unacked(f File) bool {
+	_, ok := a.Held(f)
+	return ok
+}
+
 func (a *acker) Full() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -230,4 +235,51 @@ func TestLostWhenGoneAtStart(t *testing.T) {
 		t.Fatalf("lost %d bytes, want %d", got, want)
 	}
 	h2.stop()
+}
+
+// TestRetainedUntilAcked: a deleted file whose lines are not acknowledged
+// stays followed until they are; at shutdown, what is still not is counted
+// as lost, since no restart can read a deleted file.
+func TestRetainedUntilAcked(t *testing.T) {
+	for _, ackFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("acknowledged=%v", ackFirst), func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "app.log")
+			writeFile(t, log, "")
+			a := newAcker()
+			h := start(t, Config{Roots: []string{dir}}, a.recorder, func(f *Follower) { f.consumer = a })
+			a.set(func(a *acker) { a.held["app.log"] = 0 })
+			body := numbered("x", 1, 10)
+			testutil.AppendFile(t, log, body)
+			a.recorder.waitLine(t, "x10")
+			if err := os.Remove(log); err != nil {
+				t.Fatal(err)
+			}
+			h.sync() // the removal is handled: inotify events come in order
+			for range 3 {
+				h.tickSync()
+			}
+			// Followed: app.log, deleted, and zz-sync.log.
+			if n := h.f.Stats().FilesWatched.Load(); n != 2 {
+				t.Fatalf("a deleted file with unacknowledged lines was forgotten (%d files)", n)
+			}
+			if ackFirst {
+				a.set(func(a *acker) { delete(a.held, "app.log") })
+				for range 2 {
+					h.tickSync()
+				}
+				if n := h.f.Stats().FilesWatched.Load(); n != 1 {
+					t.Fatalf("the deleted file is still followed once acknowledged (%d files)", n)
+				}
+			}
+			h.stop()
+			want := int64(len(body))
+			if ackFirst {
+				want = 0
+			}
+			if got := h.f.Stats().LostUnacked.Load(); got != want {
+				t.Fatalf("lost %d unacknowledged bytes, want %d", got, want)
+			}
+		})
+	}
 }

@@ -59,6 +59,7 @@ type tracked struct {
 	hold     position
 	holding  holdState
 	inHeld   bool      // queued in l.held
+	retained bool      // deleted or out of reach, kept until an Acker has its lines acknowledged (hold.go)
 	deferred bool      // its read waits for the Pacer (pace.go)
 	lines    lineMarks // block starts while held behind the read position (holdat.go)
 	head     []byte    // first min(size, 1 KiB) bytes

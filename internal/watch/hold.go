@@ -99,6 +99,11 @@ func (l *loop) refreshHolds() {
 			continue
 		}
 		off, held := h.Held(t.fileID())
+		if t.retained && !l.unacked(t) {
+			t.inHeld = false
+			l.forget(t, true) // acknowledged at last: a retained file goes
+			continue
+		}
 		if !held {
 			t.holding, t.inHeld = notHeld, false
 			t.lines.reset()
@@ -122,5 +127,41 @@ func (l *loop) release(t *tracked, why ReleaseReason) {
 	if h, ok := l.f.consumer.(Holder); ok {
 		h.Release(t.fileID(), why)
 		l.emitted = true
+	}
+}
+
+// unacked reports whether an Acker still holds lines of t.
+func (l *loop) unacked(t *tracked) bool {
+	a, ok := l.f.consumer.(Acker)
+	return ok && a.Unacked(t.fileID())
+}
+
+// forgetAcked forgets t, a file deleted or rotated out of reach and read to
+// its end, unless an Acker still holds lines of it: then it is retained,
+// read no more, until refreshHolds sees them acknowledged.
+func (l *loop) forgetAcked(t *tracked) {
+	if !l.unacked(t) {
+		l.forget(t, true)
+		return
+	}
+	t.retained = true
+	if !t.inHeld {
+		t.inHeld = true
+		l.held = append(l.held, t)
+	}
+}
+
+// countUnacked counts, at shutdown, what retained files still hold
+// unacknowledged: a restart cannot read them again.
+func (l *loop) countUnacked() {
+	for _, t := range l.byKey {
+		if !t.retained || !l.unacked(t) {
+			continue
+		}
+		from := l.committable(t).offset
+		n := max(0, t.size-from)
+		l.st.LostUnacked.Add(n)
+		l.log.Warn().Str("path", t.path).Int64("offset", from).Int64("size", t.size).Int64("lost_bytes", n).
+			Msg("a deleted file's lines were not acknowledged by shutdown and cannot be read again; they are lost (logscan_lost_bytes_total{reason=\"unacknowledged\"})")
 	}
 }

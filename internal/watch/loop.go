@@ -320,6 +320,7 @@ func (l *loop) shutdown(cause error) error {
 		}
 		l.commit() // what was acknowledged while draining is done
 	}
+	l.countUnacked()
 	if l.cfg.StateFile != "" {
 		l.save()
 	}
@@ -466,7 +467,7 @@ func (l *loop) drainPlain() error {
 			t.finalize = false
 			t.tickSize = -1
 			if t.naming == detached || t.gone {
-				l.forget(t, true)
+				l.forgetAcked(t)
 			} else {
 				t.settle()
 			}

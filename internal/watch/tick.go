@@ -111,7 +111,7 @@ func (l *loop) tickFiles() (lag, deleted int64) {
 				l.closeFile(t)
 			}
 		case t.naming == detached:
-			l.forget(t, true)
+			l.forgetAcked(t)
 			continue
 		case t.openFailed:
 			l.markDirty(t)

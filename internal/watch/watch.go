@@ -225,6 +225,17 @@ type Pacer interface {
 	Wake() <-chan struct{}
 }
 
+// Acker is implemented by a Consumer that ships what it is passed and
+// holds it until a receiver acknowledges it (the OTLP exporter). A file
+// deleted, or rotated out of reach, while it still holds lines of it is
+// not forgotten at once: the Follower keeps it (and its descriptor, so the
+// disk space too) until they are acknowledged, and what is still not at
+// shutdown is counted as lost ([Stats.LostUnacked]): no restart can read a
+// deleted file again.
+type Acker interface {
+	Unacked(f File) bool
+}
+
 // Drainer is implemented by a Consumer whose output completes after Flush
 // returns (an acknowledgement from a receiver). At shutdown, and at the end
 // of a RunOnce, Drain is called after the last Flush and before the last
@@ -312,6 +323,7 @@ type Stats struct {
 	StateSaveErrors  atomic.Int64 // failed state file writes
 	LostDeleted      atomic.Int64 // bytes of files deleted, or rotated out of reach, before they were read
 	LostMissing      atomic.Int64 // bytes not done when the state was saved, of files gone at the next start
+	LostUnacked      atomic.Int64 // bytes of deleted files an Acker had not had acknowledged at shutdown
 }
 
 // ErrStartAt is wrapped by [New] and [Follower.Reload] for a bad StartAt.
