@@ -227,6 +227,21 @@ func envHeaders(where, val string) (map[string]any, error) {
 // would output nothing.
 func (c *Config) checkOTLP() error {
 	if c.OTLP.Enabled() {
+		// These print per file, not the lines: the pipeline would select
+		// nothing for the exporter to ship.
+		for _, m := range []struct {
+			key string
+			set bool
+		}{
+			{"output.count", c.Output.Count},
+			{"output.files_with_matches", c.Output.FilesWithMatches},
+			{"output.files_without_match", c.Output.FilesWithout},
+			{"output.quiet", c.Output.Quiet},
+		} {
+			if m.set {
+				return &Error{Where: c.whereKey(m.key), Msg: "does not work with otlp.endpoint: it prints per file, not the lines, so nothing would be shipped"}
+			}
+		}
 		return nil
 	}
 	if len(c.OTLP.changed) > 0 {

@@ -78,6 +78,8 @@ func TestOTLPErrors(t *testing.T) {
 		{"header without endpoint", "otlp: {headers: {A: b}}", nil, "config key otlp.headers: needs otlp.endpoint"},
 		{"nothing output", "output: {stdout: false}", nil, "config key output.stdout"},
 		{"unknown key", "otlp: {endpont: 'http://a'}", nil, `did you mean "otlp.endpoint"`},
+		{"count", "otlp: {endpoint: 'http://a'}\noutput: {count: true}", nil, "config key output.count: does not work with otlp.endpoint"},
+		{"quiet", "otlp: {endpoint: 'http://a'}\noutput: {quiet: true}", nil, "config key output.quiet: does not work with otlp.endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

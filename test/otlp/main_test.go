@@ -136,7 +136,7 @@ func cleanEnv() []string {
 	return env
 }
 
-const noCollector = "no OpenTelemetry Collector: run OTELCOL=$(test/otelcol/build.sh) or set LOGSCAN_OTELCOL; .ci/run builds it"
+const noCollector = "no OpenTelemetry Collector: LOGSCAN_OTELCOL=$(test/otelcol/build.sh) go test ./test/otlp (the collector builder builds it once, cached); .ci/run does"
 
 // otelcolPath returns the collector binary, or skips the test.
 func otelcolPath(t *testing.T) string {
