@@ -275,3 +275,23 @@ func TestAddAllocs(t *testing.T) {
 		t.Errorf("Add allocates %v times per record, want 8", n)
 	}
 }
+
+// TestFilePathAbsolute: log.file.path is the full path, as the semantic
+// conventions define it, also when the root was given relative.
+func TestFilePathAbsolute(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := newBuilder("h", "logscan", func() time.Time { return t0 })
+	for _, tc := range []struct{ path, full, name string }{
+		{"logs/app.log", filepath.Join(wd, "logs/app.log"), "app.log"},
+		{"/var/log/x.log", "/var/log/x.log", "x.log"},
+		{"./a/../b.log", filepath.Join(wd, "b.log"), "b.log"},
+	} {
+		full, name := bl.paths(tc.path)
+		if full != tc.full || name != tc.name {
+			t.Errorf("%s: got %s, %s; want %s, %s", tc.path, full, name, tc.full, tc.name)
+		}
+	}
+}

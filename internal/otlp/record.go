@@ -66,8 +66,12 @@ type builder struct {
 	now           func() time.Time
 	h1, h2        *xxhash.Digest
 	scratch       []byte
-	sum           [16]byte
-	hex           [32]byte
+	// path, full and name cache the last record's path as log.file.path
+	// (absolute, as the semantic conventions have it, whatever root was
+	// given) and log.file.name: a file's records come in runs.
+	path, full, name string
+	sum              [16]byte
+	hex              [32]byte
 }
 
 func newBuilder(host, service string, now func() time.Time) builder {
@@ -120,10 +124,10 @@ func (bl *builder) add(b *batch, r *output.Record) int64 {
 	}
 	// Ours come after the fields: a field of the same name from the line
 	// must not replace the file's path or the uid.
-	attrs.PutStr(attrFilePath, validString(r.Path))
-	name := filepath.Base(r.Path)
-	attrs.PutStr(attrFileName, validString(name))
-	size += int64(len(attrFilePath) + len(attrFileName) + len(r.Path) + len(name))
+	full, name := bl.paths(r.Path)
+	attrs.PutStr(attrFilePath, full)
+	attrs.PutStr(attrFileName, name)
+	size += int64(len(attrFilePath) + len(attrFileName) + len(full) + len(name))
 	if r.Rule != "" {
 		attrs.PutStr(attrRule, validString(r.Rule))
 		size += int64(len(attrRule) + len(r.Rule))
@@ -276,4 +280,16 @@ func validString(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// paths returns log.file.path and log.file.name for path.
+func (bl *builder) paths(path string) (full, name string) {
+	if path != bl.path || bl.full == "" {
+		full, err := filepath.Abs(path)
+		if err != nil {
+			full = path // no working directory: the path as given
+		}
+		bl.path, bl.full, bl.name = path, validString(full), validString(filepath.Base(path))
+	}
+	return bl.full, bl.name
 }
