@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +24,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// clock is an injected clock for the idle timer.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestFollowIdleFlush follows a Java trace written slowly: while its lines
 // keep coming, however long the trace takes, it is not emitted; once no
 // line came for multiline.idle_flush (2 s by the injected clock) it is
@@ -58,7 +39,7 @@ func TestFollowIdleFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	clk := testutil.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	var out testutil.SyncBuffer
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,13 +69,13 @@ func TestFollowIdleFlush(t *testing.T) {
 	}
 	testutil.AppendFile(t, logf, "ERROR x\njava.lang.IllegalStateException: y\n\tat a.b(C.java:1)\n")
 	read("3")
-	clk.Add(1500 * time.Millisecond)
+	clk.Advance(1500 * time.Millisecond)
 	quiet("1.5 s after the last line")
 	testutil.AppendFile(t, logf, "\tat c.d(E.java:2)\n")
 	read("4")
-	clk.Add(1500 * time.Millisecond)
+	clk.Advance(1500 * time.Millisecond)
 	quiet("3 s after the first line, 1.5 s after the last")
-	clk.Add(600 * time.Millisecond)
+	clk.Advance(600 * time.Millisecond)
 	testutil.Eventually(t, "the idle event", 10*time.Second, func() bool { return strings.Count(out.String(), "\n") == 4 })
 	want := strings.ReplaceAll("P:ERROR x\nP:java.lang.IllegalStateException: y\nP:\tat a.b(C.java:1)\nP:\tat c.d(E.java:2)\n", "P", logf)
 	if out.String() != want {

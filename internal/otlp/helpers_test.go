@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
@@ -17,30 +16,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // t0 is the fixed clock's start.
 var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-
-// clock is a settable Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // sleeps records the backoff waits. A blocking one waits for the sender's
 // context instead of returning at once, for tests of a collector that never
@@ -197,14 +179,14 @@ func (c *collector) acceptedRecords() int {
 type fixture struct {
 	e      *Exporter
 	c      *collector
-	clock  *clock
+	clock  *testutil.Clock
 	sleeps *sleeps
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 }
 
 func newFixture(t *testing.T, respond func(int) reply, mod func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{c: newCollector(t, respond), clock: &clock{t: t0}, sleeps: &sleeps{}, logs: &syncBuffer{}}
+	f := &fixture{c: newCollector(t, respond), clock: testutil.NewClock(t0), sleeps: &sleeps{}, logs: &testutil.SyncBuffer{}}
 	o := Options{
 		Endpoint:        f.c.srv.URL,
 		Client:          f.c.srv.Client(),
@@ -238,24 +220,6 @@ func (f *fixture) drain(t *testing.T) {
 	if err := f.e.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// syncBuffer is a log destination the sender goroutine writes to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // line returns a plain record of file id at off.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+	"time"
 )
 
 // SyncBuffer is an io.Writer that one goroutine (a follower, a daemon)
@@ -34,4 +35,28 @@ func (s *SyncBuffer) Tail(n int) string {
 	defer s.mu.Unlock()
 	ls := strings.Split(strings.TrimSpace(s.b.String()), "\n")
 	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// Clock is a settable clock for code that takes an injected Now: the
+// tests move it on instead of sleeping.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
