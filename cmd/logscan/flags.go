@@ -8,6 +8,7 @@ import (
 
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/scan"
+	"github.com/logscan/logscan/internal/summary"
 	"github.com/logscan/logscan/internal/watch"
 )
 
@@ -73,6 +74,8 @@ var flagKeys = map[string]string{
 	"multiline-start":     "multiline.start",
 	"where":               "where",
 	"fields":              "output.fields",
+	"summary":             "summary",
+	"by":                  "summary_by",
 	"otlp-endpoint":       "otlp.endpoint",
 }
 
@@ -120,6 +123,8 @@ func newCLI(stderr io.Writer) *cli {
 	fs.String("multiline-start", "", "join lines into events: a line matching `REGEX` starts one, any other continues it")
 	fs.StringArray("where", nil, "select only events whose fields pass `EXPR` (field OP value, OP one of = != < <= > >= ~ !~); repeatable, all must hold")
 	fs.String("fields", "", "print only these fields, tab-separated: `LIST` is comma-separated (ts,level,msg)")
+	fs.String("summary", "", "instead of the lines, print per rule the count, min, mean, p50, p90, p99 and max of the numbers in capture group or field `NAME` (one-shot and incremental runs)")
+	fs.String("by", "", fmt.Sprintf("group --summary by these capture groups or fields: `LIST` is comma-separated (at most %d groups per rule, then \"other\")", summary.DefaultMaxGroups))
 	fs.String("otlp-endpoint", "", "ship the selected lines or events over OTLP/HTTP to `URL` (http://collector:4318; /v1/logs is added), checkpointed when acknowledged (needs --follow or --state-file)")
 	fs.Bool("stats", false, "print files, bytes, lines, matches and elapsed time on stderr")
 	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")

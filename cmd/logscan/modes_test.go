@@ -110,6 +110,8 @@ var modeCases = []modeCase{
 	{args: []string{"-w", "-x", "-e", "err"}},
 	{args: []string{"-L", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--files-without-match"},
 	{args: []string{"-C", "1", "--group-separator=XX", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--context"},
+	{args: []string{"--summary", "w", "-e", `ERROR (?P<w>\w+)`}, refused: []string{"follow"}, flag: "--summary"},
+	{args: []string{"--json", "--summary", "n", "--by", "w", "-i", "-e", `(?P<w>error|err)(?:or)? (?P<n>\S+)`}, refused: []string{"follow"}, flag: "--summary"},
 }
 
 // TestModesAgree runs every flag combination one-shot, as the first

@@ -66,6 +66,8 @@ Examples:
   logscan /var/log -e ERROR --ignore healthcheck ERROR lines, except health checks
   logscan /var/log -F -e '[crit]' -n --include '*.log'
   logscan /var/log -e 'status=5\d\d' --json      one JSON object per match
+  logscan /var/log -e 'ms=(?P<ms>\d+)' --summary ms
+                                                 count, min, mean, p50, p90, p99 and max of ms=
   logscan --follow /var/log -e ERROR --state-file /var/lib/logscan/state.json
   logscan --config /etc/logscan/config.yaml      rules, roots and settings from YAML
 

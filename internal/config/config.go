@@ -76,7 +76,8 @@ type Config struct {
 
 	OutputFormat string // "text" or "json"
 	Output       Output
-	Events       Events // multiline, formats, fields, field filters (events.go)
+	Events       Events  // multiline, formats, fields, field filters (events.go)
+	Summary      Summary // --summary, --by (summary.go)
 	LogLevel     string
 	LogFormat    string // "auto", "json" or "console"
 	HTTPListen   string
@@ -281,6 +282,9 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	if err := c.checkOTLP(); err != nil {
+		return nil, err
+	}
+	if err := c.checkSummary(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -491,6 +495,7 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		OutputFormat: d.str("output.format"),
 		Output:       d.output(),
 		Events:       d.events(),
+		Summary:      d.summary(),
 		LogLevel:     d.str("log.level"),
 		LogFormat:    d.str("log.format"),
 		HTTPListen:   d.str("http.listen"),

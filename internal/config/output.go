@@ -161,6 +161,8 @@ var modeRules = []modeRule{
 		"the HTTP endpoints serve a running follower; add --follow"},
 	{"save_interval", func(c *Config) bool { return c.given["save_interval"] }, []Mode{OneShot},
 		"a one-shot run saves no state; add --state-file"},
+	{"summary", func(c *Config) bool { return c.Summary.Enabled() }, []Mode{Follow},
+		"a follower never ends, so there is no summary to print (an incremental run prints one over what is new)"},
 	{"otlp.endpoint", func(c *Config) bool { return c.OTLP.Enabled() }, []Mode{OneShot},
 		"what is shipped is checkpointed when the collector acknowledges it, in a state file; add --state-file (ship what is new, exit 0 once acknowledged) or --follow"},
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/logscan/logscan/internal/otlp"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/pipeline"
+	"github.com/logscan/logscan/internal/summary"
 	"github.com/logscan/logscan/internal/watch"
 )
 
@@ -77,6 +78,9 @@ type sink struct {
 	// acknowledged everything by the end; a follower stopping logs it.
 	drainFatal bool
 	log        zerolog.Logger
+	// sum accumulates --summary (incremental runs only: follow mode
+	// refuses it); Flush prints it before the offsets are committed.
+	sum *summary.Acc
 }
 
 // keptFile is a file's Scanner state between two of its blocks.
@@ -95,6 +99,10 @@ func newSink(out io.Writer, buffer int, p *pipeline.Pipeline, met *metrics.Metri
 	s.sc.Now = time.Now
 	s.sc.Inline = true
 	s.sc.Tap = s.tap
+	if p.Summary != nil {
+		s.sum = p.Summary.NewAcc()
+		s.sc.Observe = s.sum.Observe
+	}
 	s.next.Store(p)
 	s.setRules(p)
 	s.ev = met.Events()
@@ -237,8 +245,17 @@ func (s *sink) writeFull(sc *pipeline.Scanner) {
 	sc.Buf = sc.Buf[:0]
 }
 
-// Flush implements watch.Consumer.
+// Flush implements watch.Consumer. An incremental run flushes once, after
+// every file's FileEnd, so the summary it prints covers what the commit
+// that follows moves past; a later flush would print what came since.
 func (s *sink) Flush() error {
+	if s.sum != nil && !s.sum.Empty() {
+		s.sc.Buf = s.sum.Append(s.sc.Buf)
+		for _, w := range s.sum.Warnings() {
+			s.log.Warn().Msg(w)
+		}
+		s.sum.Reset()
+	}
 	s.writeFull(s.sc)
 	if s.werr != nil {
 		return s.werr

@@ -39,11 +39,17 @@ func (s *Scanner) event(text []byte, off, end, num int64, lines int, truncated b
 	if !s.count() {
 		return false
 	}
-	if p.Mode == Lines {
+	switch p.Mode {
+	case Lines:
 		if !parsed {
 			s.parse(text, wrap) // an inverted event the literals ruled out still prints its fields
 		}
 		s.printEvent(text, off, end, num, lines, truncated, rule, wrap)
+	case Summary:
+		if !parsed {
+			s.parse(text, wrap) // its fields are what is summarized
+		}
+		s.observe(text, &ef.rec, rule)
 	}
 	return p.MaxCount < 0 || s.selected < p.MaxCount
 }
@@ -96,7 +102,7 @@ func (s *Scanner) parse(text []byte, wrap wrapInfo) bool {
 		f = sniff(first)
 	}
 	want := e.want
-	if s.Tap != nil {
+	if s.Tap != nil && s.p.Mode == Lines {
 		want = nil // /matches shows every field
 	}
 	var err error

@@ -105,6 +105,9 @@ func compileEvents(cfg *config.Config, jsonOut bool) (*events, error) {
 	}
 	if !jsonOut {
 		e.want = wanted(e)
+		if sm := cfg.Summary; sm.Enabled() {
+			e.want = append(append(e.want, sm.Value), sm.By...)
+		}
 	}
 	return e, nil
 }

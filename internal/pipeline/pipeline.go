@@ -31,6 +31,7 @@ import (
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/output"
+	"github.com/logscan/logscan/internal/summary"
 )
 
 // StdinPath is the root that means standard input.
@@ -51,6 +52,10 @@ const (
 	// FilesWithoutMatch prints the path of each file without a selected
 	// line (-L).
 	FilesWithoutMatch
+	// Summary prints nothing per line or file: each selected line or event
+	// goes to the Scanner's Observe, and the owner prints the summary at
+	// the end (--summary).
+	Summary
 )
 
 // Pipeline is a compiled configuration: immutable, and shared by every
@@ -73,6 +78,9 @@ type Pipeline struct {
 	Numbers bool
 	// Spans says whether a selected line's match spans are found.
 	Spans bool
+	// Summary extracts the values --summary reports, in Summary mode;
+	// each owner of a Scanner accumulates them in an Acc of its own.
+	Summary *summary.Extractor
 	// events are the event stages (multiline, formats, field filters),
 	// nil when none runs.
 	events *events
@@ -112,6 +120,8 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 		p.Mode = FilesWithoutMatch
 	case o.Count:
 		p.Mode = Count
+	case cfg.Summary.Enabled():
+		p.Mode = Summary // config refuses -c, -l, -L and -q with it
 	}
 	if p.Mode != Lines {
 		p.Before, p.After, p.Context = 0, 0, false // grep prints no context with -c, -l, -L or -q
@@ -147,14 +157,44 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 		popts.GroupSeparator = &sep
 	}
 	p.Printer = output.NewPrinter(popts)
-	if p.events, err = compileEvents(cfg, format == output.JSON); err != nil {
+	// A summary prints no record, so the parser need only extract the
+	// fields it reads, even with --json.
+	if p.events, err = compileEvents(cfg, format == output.JSON && p.Mode != Summary); err != nil {
 		return nil, err
+	}
+	if p.Mode == Summary {
+		if p.Summary, err = compileSummary(cfg, m, format == output.JSON); err != nil {
+			return nil, err
+		}
+		return p, nil // no line is printed: no numbers, no spans
 	}
 	p.Numbers = popts.LineNumbers || format == output.JSON
 	// Spans are the match positions within a line: colour, -o and JSON's
 	// submatches print them.
 	p.Spans = popts.Color || popts.OnlyMatching || format == output.JSON
 	return p, nil
+}
+
+// compileSummary builds the --summary extractor over the rules' patterns
+// as they select lines (-i, -w, -x), naming the flag or key of a name
+// that nothing can hold.
+func compileSummary(cfg *config.Config, m *match.Matcher, jsonOut bool) (*summary.Extractor, error) {
+	rules := make([]summary.Rule, m.NumRules())
+	for i := range rules {
+		rules[i] = summary.Rule{Name: m.RuleName(i), Patterns: m.CaptureRegexps(i)}
+	}
+	spec := summary.Spec{Value: cfg.Summary.Value, By: cfg.Summary.By, JSON: jsonOut}
+	fields := cfg.Events.Format != "text" || len(cfg.Events.Files) > 0
+	x, err := summary.Compile(spec, rules, fields)
+	var ne *summary.NameError
+	if errors.As(err, &ne) {
+		key := "summary"
+		if ne.By {
+			key = "summary_by"
+		}
+		return nil, &config.Error{Where: cfg.WhereKey(key), Value: ne.Name, Msg: ne.Error()}
+	}
+	return x, err
 }
 
 // compileRules builds the matcher, naming the flag or key of a bad pattern.

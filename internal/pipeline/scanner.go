@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/logscan/logscan/internal/fields"
 	"github.com/logscan/logscan/internal/multiline"
 	"github.com/logscan/logscan/internal/output"
 	"github.com/logscan/logscan/internal/scan"
@@ -26,6 +27,10 @@ type Scanner struct {
 	// Tap, if set, sees every selected line's record after it is printed:
 	// the follower's /matches stream and metrics. It must not keep it.
 	Tap func(r *output.Record, rule int)
+	// Observe, if set, sees every selected line or event in Summary mode,
+	// with its fields (nil on text lines) and the index of the rule that
+	// selected it: the owner's summary.Acc. It must not keep them.
+	Observe func(text []byte, rec *fields.Record, rule int)
 	// Now, if set, stamps records with the time they were read (follow mode).
 	Now func() time.Time
 	// Inline puts grep's "--" before a file's first context group itself,
@@ -278,9 +283,15 @@ func (s *Scanner) End() {
 func (s *Scanner) blockBinary(block []byte, base int64) bool {
 	for pos := 0; pos < len(block); {
 		end, next := lineAt(block, pos)
-		_, sel := s.p.Matcher.Select(block[pos:end])
+		rule, sel := s.p.Matcher.Select(block[pos:end])
 		if sel != s.p.Invert {
-			if !s.count() || s.p.Mode == Lines || s.p.MaxCount >= 0 && s.selected >= s.p.MaxCount {
+			if !s.count() || s.p.Mode == Lines {
+				return false
+			}
+			if s.p.Mode == Summary && !s.p.Invert {
+				s.observe(block[pos:end], nil, rule) // it was named: its values count
+			}
+			if s.p.MaxCount >= 0 && s.selected >= s.p.MaxCount {
 				return false
 			}
 		}
@@ -320,8 +331,11 @@ func (s *Scanner) block(block []byte, base int64) bool {
 		if !s.count() {
 			return false
 		}
-		if p.Mode == Lines {
+		switch p.Mode {
+		case Lines:
 			s.print(block[start:end], s.lines+1, base+int64(start), rule, false)
+		case Summary:
+			s.observe(block[start:end], nil, rule)
 		}
 		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
 			return false
@@ -379,8 +393,11 @@ func (s *Scanner) selectSpan(span []byte, base int64) bool {
 		if !s.count() {
 			return false
 		}
-		if p.Mode == Lines {
+		switch p.Mode {
+		case Lines:
 			s.print(span[pos:end], s.lines, base+int64(pos), -1, false)
+		case Summary:
+			s.observe(span[pos:end], nil, -1)
 		}
 		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
 			return false
@@ -446,6 +463,13 @@ func (s *Scanner) print(text []byte, num, off int64, rule int, context bool) {
 	s.maybeFlush()
 }
 
+// observe hands a selected line or event to Observe (Summary mode).
+func (s *Scanner) observe(text []byte, rec *fields.Record, rule int) {
+	if s.Observe != nil {
+		s.Observe(text, rec, rule)
+	}
+}
+
 func (s *Scanner) maybeFlush() {
 	if len(s.Buf) >= s.flushAt && s.flush != nil {
 		s.flush(s)
@@ -477,7 +501,10 @@ func (s *Scanner) blockLines(block []byte, base int64) bool {
 			if !s.count() {
 				return false
 			}
-			if p.Mode == Count {
+			if p.Mode == Summary {
+				s.observe(line, nil, rule)
+			}
+			if p.Mode == Count || p.Mode == Summary {
 				pos = next
 				continue
 			}

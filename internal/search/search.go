@@ -30,6 +30,7 @@ import (
 	"github.com/logscan/logscan/internal/input"
 	"github.com/logscan/logscan/internal/pipeline"
 	"github.com/logscan/logscan/internal/scan"
+	"github.com/logscan/logscan/internal/summary"
 	"github.com/logscan/logscan/internal/walk"
 )
 
@@ -109,12 +110,19 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	s := &searcher{opts: opts, out: &sharedWriter{w: opts.Stdout}, cancel: cancel}
 	paths := make(chan []job, opts.Jobs*4)
 	var wg sync.WaitGroup
-	for range opts.Jobs {
+	// With --summary each worker accumulates its own groups; they are
+	// merged once the workers are done.
+	accs := make([]*summary.Acc, opts.Jobs)
+	for i := range opts.Jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := s.newWorker()
 			defer w.close()
+			if x := opts.Pipeline.Summary; x != nil {
+				accs[i] = x.NewAcc()
+				w.sc.Observe = accs[i].Observe
+			}
 			for batch := range paths {
 				for _, p := range batch {
 					if ctx.Err() != nil {
@@ -131,6 +139,9 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	s.produce(ctx, paths)
 	close(paths)
 	wg.Wait()
+	if opts.Pipeline.Summary != nil {
+		s.summary(accs)
+	}
 
 	res := Result{
 		Files: s.c.files.Load(), Bytes: s.c.bytes.Load(), Lines: s.c.lines.Load(),
@@ -147,6 +158,20 @@ type searcher struct {
 	out     *sharedWriter
 	c       counters
 	cancel  context.CancelFunc
+}
+
+// summary merges the workers' summaries and prints the result once, what
+// was read of an interrupted search too; the workers are done, so the
+// output needs no lock. A rule whose groups overflowed is logged.
+func (s *searcher) summary(accs []*summary.Acc) {
+	total := accs[0]
+	for _, a := range accs[1:] {
+		total.Merge(a)
+	}
+	s.out.write(total.Append(nil))
+	for _, w := range total.Warnings() {
+		s.opts.Log.Warn().Msg(w)
+	}
 }
 
 func (s *searcher) report(path string, err error) {
