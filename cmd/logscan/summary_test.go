@@ -232,7 +232,7 @@ func TestSummaryExact(t *testing.T) {
 				}
 				for i, got := range []*float64{o.P50, o.P90, o.P99} {
 					q := []float64{0.5, 0.9, 0.99}[i]
-					exact := e.vals[int(math.Floor(q*float64(n-1)))]
+					exact := e.vals[int(math.Ceil(q*float64(n)))-1]
 					if math.Abs(*got-exact) > 0.01*exact {
 						t.Errorf("status %s: p%v = %v, exact %v: beyond 1 %%", o.By["status"], q*100, *got, exact)
 					}

@@ -56,12 +56,23 @@ func (a *Acc) Append(dst []byte) []byte {
 	return a.appendText(dst, rows)
 }
 
-// quantiles returns p50, p90 and p99, within [min, max] (the sketch's
-// value for a rank is its bin's, which may lie just outside them).
+// quantiles returns p50, p90 and p99 by the nearest-rank definition (the
+// value of rank ceil(q·n), as monitoring tools report them: p90 of 7, 12
+// and 30 is 30, where the sketch's own rank floor(q·(n-1)) gives 12),
+// within [min, max] (the sketch's value for a rank is its bin's, which may
+// lie just outside them).
 func (s *stats) quantiles() [len(quantiles)]float64 {
 	var q [len(quantiles)]float64
+	n := s.sk.GetCount()
 	for i, p := range quantiles {
-		v, err := s.sk.GetValueAtQuantile(p)
+		// The sketch answers for index floor(q'·(n-1)); half a rank more
+		// than the wanted index keeps rounding from landing one below.
+		idx := max(math.Ceil(p*n), 1) - 1
+		qq := 0.0
+		if n > 1 {
+			qq = min(1, (idx+0.5)/(n-1))
+		}
+		v, err := s.sk.GetValueAtQuantile(qq)
 		if err != nil {
 			v = math.NaN()
 		}
