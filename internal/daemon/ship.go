@@ -163,3 +163,35 @@ func headersDigest(c *config.Config) string {
 	}
 	return fmt.Sprintf("%s sha256:%x", strings.Join(names, ","), h.Sum(nil)[:6])
 }
+
+// Epoch implements watch.EpochHolder.
+func (s *sink) Epoch() uint64 {
+	if s.exp == nil {
+		return 0
+	}
+	return s.exp.Epoch()
+}
+
+// HeldIn implements watch.EpochHolder: the exporter's hold of f in epochs
+// (after, upto], and, for the content up to now (upto 0), a pending
+// event's too.
+func (s *sink) HeldIn(f watch.File, after, upto uint64) (int64, bool) {
+	if upto == 0 {
+		off, held := s.eventHeld(f)
+		if s.exp == nil {
+			return off, held
+		}
+		eoff, eheld := s.exp.HeldIn(f.ID(), after, 0)
+		switch {
+		case !eheld:
+			return off, held
+		case !held || eoff < off:
+			return eoff, true
+		}
+		return off, held
+	}
+	if s.exp == nil {
+		return 0, false
+	}
+	return s.exp.HeldIn(f.ID(), after, upto)
+}

@@ -293,15 +293,21 @@ func (s *sink) countEvents() {
 // Held implements watch.Holder: where the content of f that the event
 // stages keep back (a pending multiline event) begins.
 func (s *sink) Held(f watch.File) (int64, bool) {
+	off, held := s.eventHeld(f)
+	return s.shipHeld(f, off, held)
+}
+
+// eventHeld is where the pending event of f, if any, begins.
+func (s *sink) eventHeld(f watch.File) (int64, bool) {
 	if s.begun && f == s.cur {
 		off, _, ok := s.sc.Held()
-		return s.shipHeld(f, off, ok)
+		return off, ok
 	}
 	if k, ok := s.files[f.ID()]; ok {
 		off, _, held := k.st.Held()
-		return s.shipHeld(f, off, held)
+		return off, held
 	}
-	return s.shipHeld(f, 0, false)
+	return 0, false
 }
 
 // Release implements watch.Holder. A forgotten file's pending event is

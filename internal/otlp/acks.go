@@ -91,3 +91,22 @@ func (a *acks) held(id string) (int64, bool) {
 	}
 	return q.ents[q.head].off, true
 }
+
+// heldIn is held for the entries of batches in (after, upto] only (upto 0:
+// no upper bound): the content a file had in one epoch (see Epoch).
+func (a *acks) heldIn(id string, after, upto uint64) (int64, bool) {
+	q := a.files[id]
+	if q == nil {
+		return 0, false
+	}
+	for _, e := range q.ents[q.head:] {
+		switch {
+		case upto != 0 && e.seq > upto:
+			return 0, false
+		case e.done || e.seq <= after:
+			continue
+		}
+		return e.off, true
+	}
+	return 0, false
+}

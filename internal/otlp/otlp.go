@@ -255,6 +255,26 @@ func (e *Exporter) Held(fileID string) (off int64, ok bool) {
 	return e.acks.held(fileID)
 }
 
+// Epoch seals what was added so far into batches and returns the last
+// batch's sequence number: records added later belong to batches above it.
+// The follower takes one when a file is truncated under records not yet
+// acknowledged, to tell the old content's holds (in the copy logrotate
+// made) from the new content's, which share the file's identity.
+func (e *Exporter) Epoch() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sealLocked()
+	return e.seq
+}
+
+// HeldIn is Held for the records of batches in (after, upto] (upto 0: no
+// upper bound).
+func (e *Exporter) HeldIn(fileID string, after, upto uint64) (off int64, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.acks.heldIn(fileID, after, upto)
+}
+
 // Refused is the number of records the collector refused (dead-lettered or
 // dropped) or rejected in a partial success, so far.
 func (e *Exporter) Refused() int64 { return e.refused.Load() }

@@ -283,3 +283,81 @@ func TestRetainedUntilAcked(t *testing.T) {
 		})
 	}
 }
+
+// epochAcker is an acker whose holds are by epoch, as the OTLP exporter's:
+// a hold set before an Epoch belongs to the content passed until then.
+type epochAcker struct {
+	*acker
+	epoch  uint64
+	epochs map[string]uint64 // the epoch of each held file's hold, by base name
+}
+
+func newEpochAcker() *epochAcker {
+	return &epochAcker{acker: newAcker(), epoch: 1, epochs: map[string]uint64{}}
+}
+
+func (a *epochAcker) Epoch() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.epoch++
+	return a.epoch - 1
+}
+
+func (a *epochAcker) HeldIn(f File, after, upto uint64) (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	name := filepath.Base(f.Path)
+	off, ok := a.held[name]
+	ep := a.epochs[name]
+	if !ok || ep <= after || upto != 0 && ep > upto {
+		return 0, false
+	}
+	return off, true
+}
+
+// TestCopytruncateKeepsTheHold: a file truncated (copytruncate) while its
+// old content is held: the copy that supplies that content is saved where
+// the hold begins, until the hold ends, so that a restart reads the held
+// lines again from the copy; the original goes on with its new content.
+func TestCopytruncateKeepsTheHold(t *testing.T) {
+	for _, ack := range []bool{false, true} {
+		t.Run(fmt.Sprintf("acknowledged=%v", ack), func(t *testing.T) {
+			dir := t.TempDir()
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			log := filepath.Join(dir, "app.log")
+			writeFile(t, log, "")
+			a := newEpochAcker()
+			h := start(t, Config{Roots: []string{dir}, StateFile: stateFile}, a.recorder, func(f *Follower) { f.consumer = a })
+			old := numbered(strings.Repeat("o", 40), 1, 100) // over 1 KiB: a copy is recognised by its head
+			holdAt := int64(strings.Index(old, strings.Repeat("o", 40)+"40\n"))
+			// Held as the lines are passed, as an exporter holds them.
+			a.set(func(*acker) { a.held["app.log"], a.epochs["app.log"] = holdAt, a.epoch })
+			testutil.AppendFile(t, log, old)
+			h.sync()
+			h.tickSync() // commit at the hold
+			// copytruncate: copy, then truncate, then new lines.
+			writeFile(t, log+".1", old)
+			h.sync()
+			if err := os.Truncate(log, 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.AppendFile(t, log, "new1\nnew2\n")
+			a.recorder.waitLine(t, "new2")
+			if ack {
+				a.set(func(a *acker) { delete(a.held, "app.log") })
+			}
+			for range 2 {
+				h.tickSync()
+			}
+			h.stop()
+			rec := savedRecordOf(t, stateFile, "app.log.1")
+			want := holdAt
+			if ack {
+				want = int64(len(old))
+			}
+			if rec.Offset != want {
+				t.Fatalf("the copy is saved at %d, want %d (the hold at %d, the end at %d)", rec.Offset, want, holdAt, len(old))
+			}
+		})
+	}
+}

@@ -19,9 +19,15 @@ type fingerprint struct {
 	age  int
 	key  fileKey
 	path string // where it was, for the name check of small compressed rotations
+	// hold, when set, is what a copy of this content adopts: an
+	// EpochHolder still held some of it at its truncation (epoch.go).
+	hold *ackHold
 }
 
-func (l *loop) retire(t *tracked) {
+func (l *loop) retire(t *tracked) { l.retireHeld(t, nil) }
+
+// retireHeld retires t's content, which hold (if any) still holds.
+func (l *loop) retireHeld(t *tracked, hold *ackHold) {
 	if t.offset == 0 || len(t.head) == 0 {
 		return
 	}
@@ -32,6 +38,7 @@ func (l *loop) retire(t *tracked) {
 		position: t.position,
 		key:      t.key,
 		path:     t.path,
+		hold:     hold,
 	})
 }
 
@@ -71,6 +78,14 @@ func (l *loop) retiredRecords() []state.File {
 	var out []state.File
 	for i := len(l.retired) - 1; i >= 0 && len(out) < maxSavedRetired; i-- {
 		if fp := &l.retired[i]; fp.offset >= headMax {
+			if l.stillHeld(fp.hold) {
+				// A copy found at the next start resumes where the
+				// acknowledged lines end, not where reading stood.
+				held := *fp
+				held.position = fp.hold.pos
+				out = append(out, held.record())
+				continue
+			}
 			out = append(out, fp.record())
 		}
 	}
@@ -229,6 +244,7 @@ func (l *loop) tryCopy(t *tracked, c fingerprint, o *tracked, size int64) copyVe
 	if o != nil {
 		l.linkShadow(t, o)
 	}
+	l.adoptHold(t, c.hold)
 	return isCopy
 }
 
@@ -280,7 +296,11 @@ func (l *loop) syncShadow(t *tracked, size int64) {
 // unlinkShadows turns the copies of o into ordinary files. After a
 // truncation of o they continue from where o stood before it (pos), which
 // recovers what copytruncate took away before it was read.
-func (l *loop) unlinkShadows(o *tracked, pos *position) {
+func (l *loop) unlinkShadows(o *tracked, pos *position) { l.unlinkShadowsHeld(o, pos, nil) }
+
+// unlinkShadowsHeld is unlinkShadows where a shadow that takes over pos
+// adopts hold, what an EpochHolder still holds of o's content.
+func (l *loop) unlinkShadowsHeld(o *tracked, pos *position, hold *ackHold) {
 	for _, s := range o.shadows {
 		if s.naming == forgotten || s.shadowOf != o {
 			continue
@@ -291,6 +311,7 @@ func (l *loop) unlinkShadows(o *tracked, pos *position) {
 			s.placeNext(clampEnd)
 			l.touch(s) // committed with the flush of what o passed up to pos
 		}
+		l.adoptHold(s, hold)
 		l.markDirty(s)
 	}
 	o.shadows = nil

@@ -59,6 +59,8 @@ type tracked struct {
 	hold     position
 	holding  holdState
 	inHeld   bool      // queued in l.held
+	ackAfter uint64    // an EpochHolder's holds of t are those after this epoch (epoch.go)
+	ackAs    *ackLink  // the holds of the content t supplies as a copy, while held (epoch.go)
 	retained bool      // deleted or out of reach, kept until an Acker has its lines acknowledged (hold.go)
 	deferred bool      // its read waits for the Pacer (pace.go)
 	lines    lineMarks // block starts while held behind the read position (holdat.go)

@@ -25,11 +25,10 @@ const (
 // of where that begins. buf holds the file's bytes from start, the tail
 // before t's offset included, as readLines reads them.
 func (l *loop) noteHold(t *tracked, block, buf []byte, start int64) {
-	h, ok := l.f.consumer.(Holder)
-	if !ok {
+	if _, ok := l.f.consumer.(Holder); !ok {
 		return
 	}
-	off, held := h.Held(t.fileID())
+	off, held := l.heldOf(t)
 	// The pass moved the line number past block already.
 	line := t.line
 	if line > 0 {
@@ -88,8 +87,7 @@ func (l *loop) committable(t *tracked) position {
 // without a read keeps the old position: a restart then repeats, never
 // loses.
 func (l *loop) refreshHolds() {
-	h, ok := l.f.consumer.(Holder)
-	if !ok || len(l.held) == 0 {
+	if _, ok := l.f.consumer.(Holder); !ok || len(l.held) == 0 {
 		return
 	}
 	kept := l.held[:0]
@@ -98,7 +96,7 @@ func (l *loop) refreshHolds() {
 			t.inHeld = false
 			continue
 		}
-		off, held := h.Held(t.fileID())
+		off, held := l.heldOf(t)
 		if t.retained && !l.unacked(t) {
 			t.inHeld = false
 			l.forget(t, true) // acknowledged at last: a retained file goes

@@ -314,13 +314,14 @@ var nl = []byte{'\n'}
 // already read (cp onto an existing app.log.1 truncates and refills it),
 // and read again by the drain.
 func (l *loop) truncated(t *tracked, size int64) {
+	hold := l.epochAt(t)    // before the hold of the old content is dropped
 	l.release(t, Truncated) // what a Holder kept of the old content ends here
 	t.holding = notHeld
 	t.lines.reset()
-	l.retire(t)
+	l.retireHeld(t, hold)
 	if len(t.shadows) > 0 {
 		pos := t.position
-		l.unlinkShadows(t, &pos)
+		l.unlinkShadowsHeld(t, &pos, hold)
 	}
 	l.st.Truncations.Add(1)
 	l.st.TruncatedBytes.Add(max(0, t.offset-size))

@@ -75,7 +75,7 @@ func TestCollectorHarness(t *testing.T) {
 	if len(o.bad) > 0 || len(o.partial) > 0 {
 		t.Fatalf("unreadable output: %v, partial %q", o.bad, o.partial)
 	}
-	tl := o.count(5, tree, "h")
+	tl := o.count(5, tree, "h", nil)
 	t.Logf("requests=%d records=%d received=%d lost=%d dup_seq=%d dup_uid=%d torn=%d", o.requests, tl.records, tl.received, tl.lost, tl.dupSeq, tl.dupUID, tl.torn.n)
 	if o.requests != 3 || tl.records != 7 || tl.received != 4 || tl.lost != 1 || tl.lostEx[0] != "4" ||
 		tl.dupSeq != 2 || tl.dupUID != 2 || tl.torn.n != 1 || tl.uidConflicts.n != 0 || tl.attrErrs.n != 0 || tl.resErrs.n != 0 {

@@ -55,7 +55,12 @@ type scenario struct {
 	proxy    bool // a proxy that only forwards, until told to hold an answer
 	kill     bool // logscan is killed (-9): repeats are allowed, bounded
 	wantDups bool // the kill comes while a request is unacknowledged: repeats must come
-	during   func(r *run)
+	// logrotate: the real logrotate (copytruncate) runs; a line it loses
+	// itself (written between its copy and its truncate) is on no file
+	// and is not logscan's to lose.
+	logrotate    bool
+	logrotateBin string // found at the run
+	during       func(r *run)
 }
 
 const rotateOutage = 5 * time.Second // how long the collector is down around the rotation
@@ -125,6 +130,63 @@ var scenarios = []scenario{
 		r.startCollector()
 		r.sleep(2 * time.Second)
 	}},
+	// The real logrotate's copytruncate while the collector is down: the
+	// lines not yet acknowledged live on only in the copy, app.log.1. A
+	// SIGTERM (the drain gives up), a second copytruncate while no logscan
+	// runs (app.log.1 becomes app.log.2), a restart, and the collector's
+	// return: the copy must be read again from where the acknowledged
+	// lines end, not taken as read.
+	{name: "copytruncate-during-outage-restart", logrotate: true, during: func(r *run) {
+		r.sleep(2 * time.Second)
+		r.stopCollector()
+		r.sleep(time.Second)
+		r.logrotate()
+		r.sleep(time.Second)
+		r.stopLogscan()
+		r.logrotate()
+		r.startLogscan()
+		r.sleep(time.Second)
+		r.startCollector()
+		r.sleep(2 * time.Second)
+	}},
+}
+
+// logrotate runs the real logrotate, copytruncate, on the tree's app.log.
+func (r *run) logrotate() {
+	t := r.t
+	t.Helper()
+	conf := filepath.Join(r.scratch, "logrotate.conf")
+	body := fmt.Sprintf("%q {\n\trotate 20\n\tmissingok\n\tcopytruncate\n}\n", filepath.Join(r.tree, "app.log"))
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(r.logrotateBin, "-f", "-s", filepath.Join(r.scratch, "logrotate.status"), conf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("logrotate: %v: %s", err, out)
+	}
+	r.note("logrotate copytruncate")
+}
+
+// onDisk returns the seqs that some file of the tree holds.
+func onDisk(t *testing.T, tree string) map[int]bool {
+	t.Helper()
+	seen := map[int]bool{}
+	files, err := filepath.Glob(filepath.Join(tree, "app.log*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if seq, _, ok := parseLine(strings.TrimSuffix(line, "\n")); ok {
+				seen[seq] = true
+			}
+		}
+	}
+	return seen
 }
 
 // TestOTLP runs every scenario against its own collector. The runs go on
@@ -140,6 +202,16 @@ func TestOTLP(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
+			if sc.logrotate {
+				lr, err := exec.LookPath("logrotate")
+				if err != nil {
+					if _, serr := os.Stat("/usr/sbin/logrotate"); serr != nil {
+						t.Skip("no logrotate: apt-get install -y logrotate")
+					}
+					lr = "/usr/sbin/logrotate"
+				}
+				sc.logrotateBin = lr
+			}
 			runScenario(t, otelcol, host, sc, k)
 		})
 	}
@@ -150,6 +222,7 @@ type run struct {
 	t                    *testing.T
 	k                    knobs
 	scratch, tree, state string
+	logrotateBin         string // the real logrotate, for the scenarios that run it
 	col                  *collector
 	flaky                *flaky
 	endpoint             string
@@ -262,7 +335,7 @@ func (r *run) stopLogscan() {
 }
 
 func runScenario(t *testing.T, otelcol, host string, sc scenario, k knobs) {
-	r := &run{t: t, k: k, writtenAtStateAtKill: -1}
+	r := &run{t: t, k: k, writtenAtStateAtKill: -1, logrotateBin: sc.logrotateBin}
 	r.scratch = t.TempDir()
 	r.tree = filepath.Join(r.scratch, "tree")
 	r.state = filepath.Join(r.scratch, "state.json")
@@ -306,11 +379,16 @@ func runScenario(t *testing.T, otelcol, host string, sc scenario, k knobs) {
 	}
 	written := w.written()
 	r.note("writer stopped")
+	var present map[int]bool // nil: every line written is on disk
+	if sc.logrotate {
+		present = onDisk(t, r.tree)
+		r.note("%d of %d lines on disk (logrotate's copytruncate loses what is written between its copy and its truncate)", len(present), written)
+	}
 
 	// Wait for every line, then stop logscan cleanly (it drains what is in
 	// flight) and the collector (it flushes), and count.
 	settleStart := time.Now()
-	for !r.out.has(written) && time.Since(settleStart) < k.settle {
+	for !r.out.hasAll(written, present) && time.Since(settleStart) < k.settle {
 		r.sleep(200 * time.Millisecond)
 		select {
 		case <-r.logscan().Done():
@@ -319,14 +397,14 @@ func runScenario(t *testing.T, otelcol, host string, sc scenario, k knobs) {
 		}
 	}
 	r.settleTook = time.Since(settleStart)
-	complete := r.out.has(written)
+	complete := r.out.hasAll(written, present)
 	r.note("settled: %d of %d lines in the collector's output after %s", r.out.distinct(), written, r.settleTook.Round(time.Millisecond))
 	r.stopLogscan()
 	r.col.stop()
 	r.poll()
 	r.note("collector stopped; output complete")
 
-	tl := r.out.count(written, r.tree, host)
+	tl := r.out.count(written, r.tree, host, present)
 	r.check(sc, tl, complete)
 }
 

@@ -175,6 +175,19 @@ func (o *output) parse(line []byte) {
 }
 
 // has reports whether lines 1..n have all arrived.
+// hasAll is has for the seqs present holds (all when present is nil).
+func (o *output) hasAll(n int, present map[int]bool) bool {
+	if present == nil {
+		return o.has(n)
+	}
+	for seq := range present {
+		if seq <= n && o.seen[seq] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (o *output) has(n int) bool {
 	if len(o.seen) < n {
 		return false
@@ -220,7 +233,7 @@ func (e examples) String() string { return fmt.Sprintf("%d, e.g. %s", e.n, strin
 
 // count tallies o. tree is the directory logscan follows; host the host
 // name its resource must carry.
-func (o *output) count(written int, tree, host string) tally {
+func (o *output) count(written int, tree, host string, present map[int]bool) tally {
 	tl := tally{written: written, records: len(o.recs), names: map[string]int{}}
 	uidsOf := map[int][]string{}
 	seqsOf := map[string][]int{}
@@ -255,7 +268,9 @@ func (o *output) count(written int, tree, host string) tally {
 	for seq := 1; seq <= written; seq++ {
 		n := perSeq[seq]
 		if n == 0 {
-			tl.lost++
+			if present == nil || present[seq] {
+				tl.lost++
+			}
 			continue
 		}
 		if n > 1 {
@@ -269,7 +284,7 @@ func (o *output) count(written int, tree, host string) tally {
 			tl.uidConflicts.add("seq %d has %d uids %v", seq, len(uidsOf[seq]), uidsOf[seq])
 		}
 	}
-	tl.lostEx = runs(func(seq int) bool { return perSeq[seq] == 0 }, written, 8)
+	tl.lostEx = runs(func(seq int) bool { return perSeq[seq] == 0 && (present == nil || present[seq]) }, written, 8)
 	for uid, n := range uids {
 		tl.dupUID += n - 1
 		if len(seqsOf[uid]) > 1 {
@@ -285,7 +300,7 @@ func (o *output) count(written int, tree, host string) tally {
 func checkAttrs(r record, tree string) string {
 	want := []string{"app.log"}
 	if r.gen == 0 {
-		want = append(want, "app.log.1")
+		want = append(want, "app.log.1", "app.log.2") // renamed, or copied twice by logrotate
 	}
 	switch {
 	case !r.hasPath || !r.hasName:
