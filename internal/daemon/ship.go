@@ -130,13 +130,18 @@ func (s *sink) shipHeld(f watch.File, off int64, held bool) (int64, bool) {
 		return off, held
 	}
 	eoff, eheld := s.exp.Held(f.ID())
+	return lowerHold(off, held, eoff, eheld)
+}
+
+// lowerHold is the hold that begins first of two.
+func lowerHold(a int64, aok bool, b int64, bok bool) (int64, bool) {
 	switch {
-	case !eheld:
-		return off, held
-	case !held || eoff < off:
-		return eoff, true
+	case !bok:
+		return a, aok
+	case !aok || b < a:
+		return b, true
 	}
-	return off, held
+	return a, aok
 }
 
 // otlpSettings prints the exporter's settings but its headers, to tell a
@@ -182,13 +187,7 @@ func (s *sink) HeldIn(f watch.File, after, upto uint64) (int64, bool) {
 			return off, held
 		}
 		eoff, eheld := s.exp.HeldIn(f.ID(), after, 0)
-		switch {
-		case !eheld:
-			return off, held
-		case !held || eoff < off:
-			return eoff, true
-		}
-		return off, held
+		return lowerHold(off, held, eoff, eheld)
 	}
 	if s.exp == nil {
 		return 0, false
