@@ -159,3 +159,31 @@ func Eventually(t testing.TB, what string, limit time.Duration, cond func() bool
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// CleanEnv is the environment without LOGSCAN_* variables, for a logscan
+// started by a test: logscan reads every LOGSCAN_<KEY> as a config key, and
+// the test packages' own knobs (LOGSCAN_ROTATE_*, LOGSCAN_OTLP_OUTAGE...)
+// are not its keys.
+func CleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LOGSCAN_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Logrotate returns the real logrotate, or skips the test naming the
+// install command.
+func Logrotate(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("logrotate"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/logrotate"); err == nil {
+		return "/usr/sbin/logrotate"
+	}
+	t.Skip("logrotate is not installed: apt-get install -y logrotate")
+	return ""
+}

@@ -93,7 +93,7 @@ func runOnce(t *testing.T, timeout time.Duration, cred *syscall.Credential, args
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = testutil.CleanEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
@@ -150,16 +150,6 @@ func vmHWM(pid int) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOGSCAN_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func check(t *testing.T, r result, want outcome) {
@@ -614,7 +604,7 @@ type follower struct {
 func startFollow(t *testing.T, cred *syscall.Credential, args ...string) *follower {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--follow", "--log-format", "json"}, args...)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = testutil.CleanEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	return &follower{Proc: testutil.StartFollowing(t, cmd), t: t}
 }

@@ -129,7 +129,7 @@ func (c *collector) start() {
 	c.runs++
 	fmt.Fprintf(c.logs, "---- start %d at %s\n", c.runs, time.Now().Format(time.TimeOnly+".000"))
 	c.cmd = exec.Command(c.bin, "--config", c.conf)
-	c.cmd.Env = cleanEnv()
+	c.cmd.Env = testutil.CleanEnv()
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)

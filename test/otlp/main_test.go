@@ -123,19 +123,6 @@ func needLogscan(t *testing.T) {
 	}
 }
 
-// cleanEnv is the environment without LOGSCAN_* variables: logscan reads
-// every LOGSCAN_<KEY> as a config key, and this package's own knobs
-// (LOGSCAN_OTLP_OUTAGE, ...) would be taken for otlp.* keys.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOGSCAN_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 const noCollector = "no OpenTelemetry Collector: LOGSCAN_OTELCOL=$(test/otelcol/build.sh) go test ./test/otlp (the collector builder builds it once, cached); .ci/run does"
 
 // otelcolPath returns the collector binary, or skips the test.

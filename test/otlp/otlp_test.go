@@ -203,14 +203,7 @@ func TestOTLP(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			if sc.logrotate {
-				lr, err := exec.LookPath("logrotate")
-				if err != nil {
-					if _, serr := os.Stat("/usr/sbin/logrotate"); serr != nil {
-						t.Skip("no logrotate: apt-get install -y logrotate")
-					}
-					lr = "/usr/sbin/logrotate"
-				}
-				sc.logrotateBin = lr
+				sc.logrotateBin = testutil.Logrotate(t)
 			}
 			runScenario(t, otelcol, host, sc, k)
 		})
@@ -287,7 +280,7 @@ func (r *run) startLogscan() {
 	cmd := exec.Command(bin, "--follow", "--log-format", "json",
 		"--state-file", r.state, "--save-interval", "200ms", "--start-at", "beginning",
 		"--otlp-endpoint", r.endpoint, "-e", "seq=", r.tree)
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(testutil.CleanEnv(),
 		"LOGSCAN_OUTPUT_STDOUT=false",
 		"LOGSCAN_OTLP_BATCH_MAX_WAIT=100ms",
 		"LOGSCAN_OTLP_SHUTDOWN_TIMEOUT=5s")

@@ -21,7 +21,7 @@ import (
 // offset 0). Every trace must be printed once and whole: the new file's
 // first lines continue the event the old one began.
 func TestLogrotateMidEvent(t *testing.T) {
-	lr := logrotatePath(t)
+	lr := testutil.Logrotate(t)
 	for _, method := range []string{"create", "create\n\tcompress", "copytruncate"} {
 		name := strings.ReplaceAll(strings.ReplaceAll(method, "\n\t", "+"), " ", "")
 		t.Run(name, func(t *testing.T) {

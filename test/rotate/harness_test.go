@@ -76,7 +76,7 @@ type follower struct {
 func startLogscan(t *testing.T, args ...string) *follower {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"--follow", "--json", "--log-format", "json", "-e", ""}, args...)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = testutil.CleanEnv()
 	started := time.Now()
 	return &follower{Proc: testutil.StartFollowing(t, cmd), started: started}
 }

@@ -48,7 +48,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -76,30 +75,4 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "rotate:", err)
 	}
 	os.Exit(code)
-}
-
-// cleanEnv is the environment without LOGSCAN_* variables: logscan reads
-// every LOGSCAN_<KEY> as a config key, and this package's own knobs
-// (LOGSCAN_ROTATE_*) are not its keys.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOGSCAN_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// logrotatePath returns the logrotate binary, or skips the test.
-func logrotatePath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("logrotate"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/logrotate"); err == nil {
-		return "/usr/sbin/logrotate"
-	}
-	t.Skip("logrotate is not installed: apt-get install logrotate")
-	return ""
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // scenario is one way of rotating the tree's logs.
@@ -86,7 +88,7 @@ func readKnobs(t *testing.T) knobs {
 // TestRotate runs every scenario at each seed. The runs go on two at a time
 // (go test's -parallel defaults to GOMAXPROCS).
 func TestRotate(t *testing.T) {
-	lr := logrotatePath(t)
+	lr := testutil.Logrotate(t)
 	k := readKnobs(t)
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
