@@ -251,20 +251,7 @@ func TestDaemonSet(t *testing.T) {
 
 	// Ports and probes: the listen port, on every interface, and endpoints
 	// that internal/httpapi serves.
-	host, port := listenPort(t, "LOGSCAN_HTTP_LISTEN", cfg.HTTPListen)
-	if host != "0.0.0.0" && host != "" {
-		t.Errorf("listen host %q: probes come from the kubelet, not localhost", host)
-	}
-	if !slices.Contains(d.expose, port) {
-		t.Errorf("listen port %d is not EXPOSEd (%v)", port, d.expose)
-	}
-	portNames := map[string]int{}
-	for _, cp := range ls.Ports {
-		portNames[cp.Name] = cp.ContainerPort
-		if cp.ContainerPort != port {
-			t.Errorf("containerPort %d, want the listen port %d", cp.ContainerPort, port)
-		}
-	}
+	port, portNames := checkPorts(t, "LOGSCAN_HTTP_LISTEN", cfg.HTTPListen, ls, d)
 	served := servedPaths(t)
 	for _, pr := range []struct {
 		name  string

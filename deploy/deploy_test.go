@@ -215,20 +215,7 @@ func TestSidecar(t *testing.T) {
 	cfg := checkEnv(t, "sidecar.yaml", env)
 
 	// Ports: the container port, both probes and EXPOSE are the listen port.
-	host, port := listenPort(t, "sidecar LOGSCAN_HTTP_LISTEN", cfg.HTTPListen)
-	if host != "0.0.0.0" && host != "" {
-		t.Errorf("listen host %q: probes come from the kubelet, not localhost", host)
-	}
-	if !slices.Contains(d.expose, port) {
-		t.Errorf("listen port %d is not EXPOSEd (%v)", port, d.expose)
-	}
-	portNames := map[string]int{}
-	for _, cp := range ls.Ports {
-		portNames[cp.Name] = cp.ContainerPort
-		if cp.ContainerPort != port {
-			t.Errorf("containerPort %d, want %d", cp.ContainerPort, port)
-		}
-	}
+	port, portNames := checkPorts(t, "sidecar LOGSCAN_HTTP_LISTEN", cfg.HTTPListen, *ls, d)
 	for _, pr := range []struct {
 		name string
 		p    *probe
@@ -345,6 +332,28 @@ func checkEnv(t *testing.T, where string, env map[string]string) *config.Config 
 		t.Errorf("%s: %s", where, w) // an unknown LOGSCAN_* name is only a warning at run time, but a typo here
 	}
 	return cfg
+}
+
+// checkPorts checks that the listen address is on every interface, that
+// the Dockerfile EXPOSEs its port and that every containerPort of c is it;
+// it returns the port and the container ports by name, for the probes.
+func checkPorts(t *testing.T, where, listen string, c container, d dockerfile) (int, map[string]int) {
+	t.Helper()
+	host, port := listenPort(t, where, listen)
+	if host != "0.0.0.0" && host != "" {
+		t.Errorf("listen host %q: probes come from the kubelet, not localhost", host)
+	}
+	if !slices.Contains(d.expose, port) {
+		t.Errorf("listen port %d is not EXPOSEd (%v)", port, d.expose)
+	}
+	names := map[string]int{}
+	for _, cp := range c.Ports {
+		names[cp.Name] = cp.ContainerPort
+		if cp.ContainerPort != port {
+			t.Errorf("containerPort %d, want the listen port %d", cp.ContainerPort, port)
+		}
+	}
+	return port, names
 }
 
 func listenPort(t *testing.T, where, addr string) (string, int) {

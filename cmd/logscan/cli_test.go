@@ -122,17 +122,8 @@ func TestCLIGolden(t *testing.T) {
 			}
 			r := runCLI(t, "a\nb\nabc\n", args...)
 			got := "exit " + strconv.Itoa(r.code) + "\n" + strings.ReplaceAll(r.stdout, root, "ROOT")
-			golden := filepath.Join("testdata", "golden", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
+			want := goldenFile(t, filepath.Join("testdata", "golden", tt.name+".golden"), got)
+			if got != want {
 				t.Errorf("%v\n got: %q\nwant: %q\nstderr: %s", tt.args, got, want, r.stderr)
 			}
 		})
@@ -262,19 +253,26 @@ func TestUsageErrorsGolden(t *testing.T) {
 				}
 			}
 			got := "exit " + strconv.Itoa(r.code) + "\n" + strings.Join(lines, "\n") + "\n"
-			golden := filepath.Join("testdata", "golden", "usage-"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) || r.code != 2 {
+			want := goldenFile(t, filepath.Join("testdata", "golden", "usage-"+tt.name+".golden"), got)
+			if got != want || r.code != 2 {
 				t.Errorf("got %q\nwant %q\nstderr %s", got, want, r.stderr)
 			}
 		})
 	}
+}
+
+// goldenFile returns the golden file's content, after writing got to it
+// under -update.
+func goldenFile(t *testing.T, path, got string) string {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(want)
 }

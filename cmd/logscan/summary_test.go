@@ -105,17 +105,8 @@ summary_by: [route]
 			}
 			r := runCLIEnv(t, tt.env, "", args...)
 			got := "exit " + strconv.Itoa(r.code) + "\n" + r.stdout
-			golden := filepath.Join("testdata", "summary", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
+			want := goldenFile(t, filepath.Join("testdata", "summary", tt.name+".golden"), got)
+			if got != want {
 				t.Errorf("%v\n got:\n%s\nwant:\n%s\nstderr: %s", tt.args, got, want, r.stderr)
 			}
 		})
