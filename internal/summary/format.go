@@ -23,7 +23,7 @@ func (a *Acc) rows() []row {
 	n := len(a.x.spec.By)
 	for i := range a.rules {
 		ra := &a.rules[i]
-		name := a.x.rules[i].name
+		name := a.x.names[i]
 		if ra.single != nil {
 			out = append(out, row{rule: name, st: &ra.single.stats})
 		}

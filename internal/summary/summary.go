@@ -15,16 +15,14 @@ package summary
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 
+	"github.com/logscan/logscan/internal/capture"
 	"github.com/logscan/logscan/internal/fields"
 )
 
@@ -63,10 +61,7 @@ type Spec struct {
 
 // Rule is one rule of the matcher: its name and the regexps of its match
 // patterns as they select a line (match.Matcher.CaptureRegexps).
-type Rule struct {
-	Name     string
-	Patterns []*regexp.Regexp
-}
+type Rule = capture.Rule
 
 // NameError is a name that no pattern captures and no field can hold
 // (the lines have no fields).
@@ -80,25 +75,13 @@ func (e *NameError) Error() string {
 }
 
 // Extractor is a compiled Spec: immutable, shared by the workers' Accs.
+// Name 0 of its capture.Extractor is Spec.Value, name i+1 is Spec.By[i].
 type Extractor struct {
-	spec Spec
-	// rules are the matcher's rules, and last the selection without a rule
-	// (no rules at all, or -v).
-	rules  []ruleX
-	fields bool
-}
-
-type ruleX struct {
-	name string
-	pats []patX // the patterns that capture a wanted name, in order
-}
-
-// patX is a pattern's regexp and where the wanted names are among its
-// groups: value for Spec.Value, by[i] for Spec.By[i]; -1 where it has none.
-type patX struct {
-	re    *regexp.Regexp
-	value int
-	by    []int
+	spec  Spec
+	x     *capture.Extractor
+	// names are the matcher's rule names, and last "" for the selection
+	// without a rule (no rules at all, or -v).
+	names []string
 }
 
 // Compile builds the Extractor of spec for rules. fields tells whether the
@@ -108,42 +91,27 @@ func Compile(spec Spec, rules []Rule, fields bool) (*Extractor, error) {
 	if spec.MaxGroups <= 0 {
 		spec.MaxGroups = DefaultMaxGroups
 	}
-	x := &Extractor{spec: spec, fields: fields}
-	captured := map[string]bool{}
-	for _, r := range append(slices.Clone(rules), Rule{}) {
-		rx := ruleX{name: r.Name}
-		for _, re := range r.Patterns {
-			p := patX{re: re, value: re.SubexpIndex(spec.Value), by: make([]int, len(spec.By))}
-			wanted := p.value >= 0
-			captured[spec.Value] = captured[spec.Value] || wanted
-			for i, name := range spec.By {
-				p.by[i] = re.SubexpIndex(name)
-				wanted = wanted || p.by[i] >= 0
-				captured[name] = captured[name] || p.by[i] >= 0
-			}
-			if wanted {
-				rx.pats = append(rx.pats, p)
-			}
-		}
-		x.rules = append(x.rules, rx)
+	x := capture.Compile(append([]string{spec.Value}, spec.By...), rules, fields)
+	if !x.Captures(-1, spec.Value) {
+		return nil, &NameError{Name: spec.Value}
 	}
-	if !fields {
-		if !captured[spec.Value] {
-			return nil, &NameError{Name: spec.Value}
-		}
-		for _, name := range spec.By {
-			if !captured[name] {
-				return nil, &NameError{Name: name, By: true}
-			}
+	for _, name := range spec.By {
+		if !x.Captures(-1, name) {
+			return nil, &NameError{Name: name, By: true}
 		}
 	}
-	return x, nil
+	names := make([]string, 0, len(rules)+1)
+	for _, r := range rules {
+		names = append(names, r.Name)
+	}
+	return &Extractor{spec: spec, x: x, names: append(names, "")}, nil
 }
 
 // Acc accumulates the values of the lines one worker selects. It is not
 // safe for concurrent use: each worker has its own, and Merge joins them.
 type Acc struct {
 	x     *Extractor
+	m     *capture.Match
 	rules []ruleAcc
 	key   []byte   // the current line's group key, reused
 	vals  [][]byte // the current line's --by values, reused
@@ -170,14 +138,14 @@ type stats struct {
 
 // NewAcc returns an empty Acc for x.
 func (x *Extractor) NewAcc() *Acc {
-	a := &Acc{x: x, vals: make([][]byte, len(x.spec.By))}
+	a := &Acc{x: x, m: x.x.NewMatch(), vals: make([][]byte, len(x.spec.By))}
 	a.Reset()
 	return a
 }
 
 // Reset empties a.
 func (a *Acc) Reset() {
-	a.rules = make([]ruleAcc, len(a.x.rules))
+	a.rules = make([]ruleAcc, len(a.x.names))
 }
 
 // Observe counts one selected line or event: text is its text (an event's
@@ -188,23 +156,11 @@ func (a *Acc) Reset() {
 func (a *Acc) Observe(text []byte, rec *fields.Record, rule int) {
 	x := a.x
 	ri := rule
-	if ri < 0 || ri >= len(x.rules)-1 {
-		ri = len(x.rules) - 1
+	if ri < 0 || ri >= len(x.names)-1 {
+		ri = len(x.names) - 1
 	}
-	rx := &x.rules[ri]
-	var (
-		pat  *patX
-		line []byte
-		loc  []int
-	)
-	if len(rx.pats) > 0 {
-		pat, line, loc = rx.find(text)
-	}
-	vgroup := -1
-	if pat != nil {
-		vgroup = pat.value
-	}
-	v, f, ok := x.lookup(x.spec.Value, vgroup, line, loc, rec)
+	m := a.m
+	m.Reset(text, rec, rule)
 	ra := &a.rules[ri]
 	var g *group
 	if len(x.spec.By) == 0 {
@@ -213,31 +169,20 @@ func (a *Acc) Observe(text []byte, rec *fields.Record, rule int) {
 		}
 		g = ra.single
 	} else {
-		for i, name := range x.spec.By {
-			bg := -1
-			if pat != nil {
-				bg = pat.by[i]
-			}
-			a.vals[i], _, _ = x.lookup(name, bg, line, loc, rec)
+		for i := range x.spec.By {
+			a.vals[i], _, _ = m.Get(i + 1)
 		}
 		a.key = appendKey(a.key[:0], a.vals)
 		g = a.group(ra)
 	}
-	if !ok {
+	switch n, st := m.Number(0); st {
+	case capture.Missing:
 		g.missing++
-		return
-	}
-	var n float64
-	if f != nil && f.Kind == fields.Number {
-		n, ok = f.Num, !math.IsInf(f.Num, 0) && !math.IsNaN(f.Num) // 1e999 parses as +Inf
-	} else {
-		n, ok = ParseValue(v)
-	}
-	if !ok {
+	case capture.NotANumber:
 		g.errors++
-		return
+	default:
+		g.add(n)
 	}
-	g.add(n)
 }
 
 // group returns the group of a.key in ra: a new one while there are fewer
@@ -265,68 +210,8 @@ func (ra *ruleAcc) otherGroup() *group {
 	return ra.other
 }
 
-// find returns the first pattern that captures a wanted name and matches
-// a line of text (an event's lines in order), that line, and the
-// submatch indexes; nil when none matches.
-func (rx *ruleX) find(text []byte) (*patX, []byte, []int) {
-	for len(text) > 0 {
-		line, rest := text, []byte(nil)
-		if i := indexNL(text); i >= 0 {
-			line, rest = text[:i], text[i+1:]
-		}
-		for i := range rx.pats {
-			if loc := rx.pats[i].re.FindSubmatchIndex(line); loc != nil {
-				return &rx.pats[i], line, loc
-			}
-		}
-		text = rest
-	}
-	return nil, nil, nil
-}
-
-func indexNL(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return -1
-}
-
-// lookup returns the text of name: submatch group gi of line when the
-// pattern that matched has that group (missing when the group took no
-// part), else the field of that name in rec. f is the field, nil for a
-// capture.
-func (x *Extractor) lookup(name string, gi int, line []byte, loc []int, rec *fields.Record) (v []byte, f *fields.Field, ok bool) {
-	if gi >= 0 {
-		if loc[2*gi] < 0 {
-			return nil, nil, false
-		}
-		return line[loc[2*gi]:loc[2*gi+1]], nil, true
-	}
-	if rec != nil && x.fields {
-		if f := rec.Get(name); f != nil {
-			return f.Value, f, true
-		}
-	}
-	return nil, nil, false
-}
-
-// ParseValue reads a value as strconv.ParseFloat does (decimal or
-// hexadecimal, with an exponent or not); NaN, infinities and numbers out
-// of float64's range are not values. It does not allocate for a number.
-func ParseValue(b []byte) (float64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	// ParseFloat copies the text into its error, so it may look at b
-	// without a copy of its own.
-	n, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
-	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-		return 0, false
-	}
-	return n, true
-}
+// ParseValue reads a value as strconv.ParseFloat does; see capture.ParseValue.
+func ParseValue(b []byte) (float64, bool) { return capture.ParseValue(b) }
 
 func (s *stats) add(n float64) {
 	if s.sk == nil {
@@ -438,7 +323,7 @@ func (a *Acc) Warnings() []string {
 	for i := range a.rules {
 		if n := a.rules[i].overflow; n > 0 {
 			out = append(out, fmt.Sprintf("summary: rule %s reached %d groups; lines of further groups counted in group \"other\": %d",
-				ruleLabel(a.x.rules[i].name), a.x.spec.MaxGroups, n))
+				ruleLabel(a.x.names[i]), a.x.spec.MaxGroups, n))
 		}
 	}
 	return out
