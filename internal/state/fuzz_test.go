@@ -61,7 +61,7 @@ func FuzzJournal(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := j.Append([]File{{Path: "/a", Dev: 1, Ino: 2, Offset: 300, TailLen: 300, Line: 7, Marks: []Mark{{Offset: 100, CRC: 1}}}}, []File{{Path: "/r", Dev: 1, Ino: 3, Offset: 9, TailLen: 9}}); err != nil {
+	if err := j.Append([]File{{Path: "/a", Dev: 1, Ino: 2, Offset: 300, TailLen: 300, Line: 7, Marks: []Mark{{Offset: 100, CRC: 1}}}}, []File{{Path: "/r", Dev: 1, Ino: 3, Offset: 9, TailLen: 9}}, []byte(`{"m":1}`)); err != nil {
 		f.Fatal(err)
 	}
 	_ = j.Close()

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,18 +11,30 @@ import (
 )
 
 // The journal is binary, as it is written after every output flush and
-// must cost next to nothing: a 16-byte header, "LSJ1", the generation of
+// must cost next to nothing: a 16-byte header, "LSJ2", the generation of
 // the state file it continues (little-endian uint64) and the CRC-32C of
 // those 12 bytes; then records, each a little-endian uint32 payload length,
-// the CRC-32C of the payload, and the payload: one File as varints (dev,
-// ino, offset, head length and CRC, tail length and CRC, line, flags,
-// marks, path). A flag marks a record of State.Retired. A record cut short or damaged (a crash in the middle of a
-// write, a power loss) ends the replay there; the records before it stand.
+// the CRC-32C of the payload, and the payload: a type byte, then either one
+// File as varints (dev, ino, offset, head length and CRC, tail length and
+// CRC, line, flags, marks, path; a flag marks a record of State.Retired), or
+// a delta of the consumer's aggregates (State.Aggregates), opaque bytes. A
+// record cut short or damaged (a crash in the middle of a write, a power
+// loss) ends the replay there; the records before it stand. Journals of
+// format 1 ("LSJ1", no type byte, only files) are still replayed.
 
 const (
-	journalMagic = "LSJ1"
-	headerLen    = 16
-	maxRecord    = 1 << 16 // a path of 4 KiB and 64 marks fit many times over
+	journalMagic   = "LSJ2"
+	journalMagicV1 = "LSJ1"
+	headerLen      = 16
+	// maxRecord bounds a record: a file's fits many times over in 64 KiB,
+	// but an aggregates delta holds every series a flush touched.
+	maxRecord = 64 << 20
+)
+
+// The type byte of a record (format 2).
+const (
+	recFile       = 'F'
+	recAggregates = 'A'
 )
 
 const (
@@ -82,19 +95,29 @@ func (j *Journal) Reset(gen uint64) error {
 	return nil
 }
 
-// Append writes a record for each of files, and of retired (for
-// State.Retired), in one write(2) and without fsync: what a killed process
-// wrote stays in the page cache.
-func (j *Journal) Append(files, retired []File) error {
+// Append writes a record of the aggregates delta, if any, then one for
+// each of files, and of retired (for State.Retired), in one write(2) and
+// without fsync: what a killed process wrote stays in the page cache. The
+// delta comes first: should the write be cut short after it, the files
+// read again from their older offsets are those whose lines the delta has
+// already counted, and the consumer knows that from the delta itself.
+func (j *Journal) Append(files, retired []File, aggregates []byte) error {
 	b := j.buf[:0]
+	if len(aggregates) > 0 {
+		if len(aggregates)+1 > maxRecord {
+			return fmt.Errorf("state: journal: an aggregates delta of %d bytes is over the %d-byte record limit", len(aggregates), maxRecord)
+		}
+		start := len(b)
+		b = append(b, 0, 0, 0, 0, 0, 0, 0, 0, recAggregates)
+		b = append(b, aggregates...)
+		b = sealRecord(b, start)
+	}
 	for k, list := range [2][]File{files, retired} {
 		for i := range list {
 			start := len(b)
-			b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // length and CRC, filled in below
+			b = append(b, 0, 0, 0, 0, 0, 0, 0, 0, recFile) // length and CRC, filled in by sealRecord
 			b = appendFile(b, &list[i], k == 1)
-			payload := b[start+8:]
-			binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
-			binary.LittleEndian.PutUint32(b[start+4:], Checksum(payload))
+			b = sealRecord(b, start)
 		}
 	}
 	j.buf = b
@@ -102,6 +125,15 @@ func (j *Journal) Append(files, retired []File) error {
 		return fmt.Errorf("state: write journal: %w", err)
 	}
 	return nil
+}
+
+// sealRecord fills in the length and CRC of the record that starts at
+// b[start:].
+func sealRecord(b []byte, start int) []byte {
+	payload := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[start+4:], Checksum(payload))
+	return b
 }
 
 // Close closes the journal's file.
@@ -243,7 +275,7 @@ func replay(path string, st *State) error {
 	defer jf.Close()
 	r := bufio.NewReader(jf)
 	var h [headerLen]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:4]) != journalMagic ||
+	if _, err := io.ReadFull(r, h[:]); err != nil || (string(h[:4]) != journalMagic && string(h[:4]) != journalMagicV1) ||
 		Checksum(h[:12]) != binary.LittleEndian.Uint32(h[12:]) {
 		// Cut short before its header was whole, or not a journal: it
 		// holds nothing that can be trusted to continue st.
@@ -254,6 +286,7 @@ func replay(path string, st *State) error {
 		st.Replayed.Foreign = true
 		return nil
 	}
+	typed := string(h[:4]) == journalMagic
 	index := make(map[[2]uint64]int, len(st.Files))
 	for i, f := range st.Files {
 		index[[2]uint64{f.Dev, f.Ino}] = i
@@ -277,6 +310,18 @@ func replay(path string, st *State) error {
 		if _, err := io.ReadFull(r, payload); err != nil || Checksum(payload) != binary.LittleEndian.Uint32(lh[4:]) {
 			st.Replayed.Torn = true
 			return nil
+		}
+		if typed {
+			if payload[0] == recAggregates {
+				st.Replayed.Records++
+				st.Deltas = append(st.Deltas, bytes.Clone(payload[1:]))
+				continue
+			}
+			if payload[0] != recFile {
+				st.Replayed.Torn = true
+				return nil
+			}
+			payload = payload[1:]
 		}
 		f, retired, err := decodeFile(payload)
 		if err != nil {

@@ -57,7 +57,7 @@ func TestJournal(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, b := range tt.batches {
-				if err := j.Append(b, nil); err != nil {
+				if err := j.Append(b, nil, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -97,7 +97,7 @@ func TestJournalReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	if err := j.Append([]File{f1}, nil); err != nil {
+	if err := j.Append([]File{f1}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := Save(path, &State{Generation: 2, Files: []File{f1}}); err != nil {
@@ -110,7 +110,7 @@ func TestJournalReset(t *testing.T) {
 	if err := j.Reset(2); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Append([]File{f2}, nil); err != nil {
+	if err := j.Append([]File{f2}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err = Load(path)
@@ -133,7 +133,7 @@ func TestJournalImpossibleRecord(t *testing.T) {
 	}
 	good := File{Path: "/x", Dev: 1, Ino: 2, Offset: 10, TailLen: 10, Line: 4}
 	bad := File{Path: "/y", Dev: 1, Ino: 3, Offset: 3, Line: 9}
-	if err := j.Append([]File{good, bad, good}, nil); err != nil {
+	if err := j.Append([]File{good, bad, good}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	_ = j.Close()
@@ -196,7 +196,7 @@ func TestJournalRetired(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	if err := j.Append(nil, []File{r2}); err != nil {
+	if err := j.Append(nil, []File{r2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	st, err := Load(path)

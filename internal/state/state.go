@@ -30,10 +30,11 @@ import (
 // Version is the format version written by [Save]. [Load] also reads
 // version 1, which predates line numbers, declined and compressed files: its
 // records load with those fields zero, which means "line unknown", "wanted"
-// and "not compressed", and its State.Decompress is false; and version 2,
+// and "not compressed", and its State.Decompress is false; version 2,
 // which predates marks: its records load with none, which only means that a
-// copy ending before the offset is not recognised after the restart.
-const Version = 3
+// copy ending before the offset is not recognised after the restart; and
+// version 3, which predates aggregates.
+const Version = 4
 
 // minVersion is the oldest format [Load] still reads.
 const minVersion = 1
@@ -122,6 +123,13 @@ type State struct {
 	// copytruncate around a kill) is not read again. Only copies are
 	// matched against it; nothing is resumed from it.
 	Retired []File `json:"retired,omitempty"`
+	// Aggregates is the consumer's own state (the metrics and alerts of
+	// rules), whole as of this save, opaque to this package; Deltas are the
+	// changes journaled after it, in order (not saved: Load fills them in
+	// from the journal). Saved with the offsets they go with, so that a
+	// restart neither counts a line twice nor forgets one.
+	Aggregates json.RawMessage `json:"aggregates,omitempty"`
+	Deltas     [][]byte        `json:"-"`
 	// Replayed is how [Load] used the journal; it is not saved.
 	Replayed Replay `json:"-"`
 }

@@ -60,7 +60,7 @@ func TestLoadCorrupt(t *testing.T) {
 		{"foreign", `{"kind":"other","version":1,"files":[]}`, `kind is "other"`},
 		{"no kind", `{"version":1,"files":[]}`, "kind is"},
 		{"unknown field", `{"kind":"logscan-state","version":1,"files":[],"extra":1}`, "unknown field"},
-		{"version", `{"kind":"logscan-state","version":4,"files":[]}`, "version 4"},
+		{"version", `{"kind":"logscan-state","version":5,"files":[]}`, "version 5"},
 		{"mark past offset", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":3,"marks":[{"offset":4,"crc32c":1}]}]}`, "marks"},
 		{"marks out of order", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":9,"marks":[{"offset":4},{"offset":4}]}]}`, "marks"},
 		{"mark at 0", `{"kind":"logscan-state","version":3,"files":[{"path":"/x","offset":9,"marks":[{"offset":0}]}]}`, "marks"},
@@ -132,7 +132,7 @@ func TestGoldenFormat(t *testing.T) {
 	}, Retired: []File{
 		{Path: "/var/log/app.log", Dev: 64768, Ino: 131074, Offset: 9000,
 			HeadLen: 1024, HeadCRC: Checksum([]byte("old head")), TailLen: 1024, TailCRC: Checksum([]byte("old tail")), Line: 200},
-	}}
+	}, Aggregates: []byte(`{"metrics":{}}`)}
 	if err := Save(path, st); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,8 @@ func TestGoldenFormat(t *testing.T) {
 		t.Errorf("format changed:\n got %s\nwant %s", got, want)
 	}
 	back, err := Load(golden)
-	if err != nil || !back.Decompress || !reflect.DeepEqual(back.Files, st.Files) || !reflect.DeepEqual(back.Retired, st.Retired) {
+	if err != nil || !back.Decompress || !reflect.DeepEqual(back.Files, st.Files) || !reflect.DeepEqual(back.Retired, st.Retired) ||
+		string(back.Aggregates) != string(st.Aggregates) {
 		t.Errorf("golden file does not load back: %v %+v", err, back)
 	}
 }
@@ -182,5 +183,16 @@ func TestLoadVersion2(t *testing.T) {
 	}
 	if st.Version != 2 || len(st.Files) != 3 || st.Files[0].Line != 40 || st.Files[0].Marks != nil {
 		t.Fatalf("version 2 file loaded as %+v", st)
+	}
+}
+
+// TestLoadVersion3: a state file written before aggregates loads, with none.
+func TestLoadVersion3(t *testing.T) {
+	st, err := Load(filepath.Join("testdata", "state-v3.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 3 || len(st.Files) != 3 || st.Aggregates != nil || len(st.Retired) != 1 {
+		t.Fatalf("version 3 file loaded as %+v", st)
 	}
 }

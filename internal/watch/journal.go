@@ -21,9 +21,11 @@ import (
 // another logscan's). It stays below 2^53, which JSON readers keep exactly.
 func newGeneration() uint64 { return 1 + rand.Uint64N(1<<53-1) }
 
-// journalCommit appends the records of the files this flush committed.
+// journalCommit appends the records of the files this flush committed,
+// after the Consumer's aggregates delta if it has one.
 func (l *loop) journalCommit() {
-	if l.journal == nil || len(l.touched) == 0 && len(l.ctouched) == 0 && len(l.jretired) == 0 {
+	delta := l.aggregatesDelta()
+	if l.journal == nil || len(l.touched) == 0 && len(l.ctouched) == 0 && len(l.jretired) == 0 && delta == nil {
 		return
 	}
 	recs := l.jrecs[:0]
@@ -43,10 +45,10 @@ func (l *loop) journalCommit() {
 		}
 	}
 	l.jrecs = recs
-	if len(recs) == 0 && len(l.jretired) == 0 {
+	if len(recs) == 0 && len(l.jretired) == 0 && delta == nil {
 		return
 	}
-	err := l.journal.Append(recs, l.jretired)
+	err := l.journal.Append(recs, l.jretired, delta)
 	clear(l.jretired)
 	l.jretired = l.jretired[:0]
 	if err != nil {
@@ -57,6 +59,38 @@ func (l *loop) journalCommit() {
 		_ = l.journal.Close() // it failed already; the next save reopens it
 		l.journal = nil
 	}
+}
+
+// aggregatesDelta is what the Consumer's aggregates changed since it was
+// last asked, nil when nothing did or it has none. Its change is a change
+// of the state, to be saved even if no offset moved.
+func (l *loop) aggregatesDelta() []byte {
+	cp, ok := l.f.consumer.(Checkpointer)
+	if !ok {
+		return nil
+	}
+	delta, err := cp.Checkpoint(false)
+	if err != nil {
+		l.aggregatesError(err)
+		return nil
+	}
+	if delta != nil {
+		l.changed = true
+	}
+	return delta
+}
+
+// journalAggregates journals a change of the Consumer's aggregates that
+// came without a read (a tick's work), between flushes.
+func (l *loop) journalAggregates() {
+	if cp, ok := l.f.consumer.(Checkpointer); ok && cp.Dirty() {
+		l.journalCommit()
+	}
+}
+
+func (l *loop) aggregatesError(err error) {
+	l.st.StateSaveErrors.Add(1)
+	l.log.Error().Err(err).Msg("cannot checkpoint the metrics and alerts of rules; they are saved at the next save that succeeds")
 }
 
 // growRecs extends recs by one record, keeping the marks slice an earlier

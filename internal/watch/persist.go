@@ -137,6 +137,14 @@ func (l *loop) loadState() {
 	case r.Foreign:
 		l.log.Debug().Str("state_file", l.cfg.StateFile).Msg("the journal continues another save of the state file; ignored")
 	}
+	if cp, ok := l.f.consumer.(Checkpointer); ok {
+		parts := append([][]byte{st.Aggregates}, st.Deltas...)
+		if err := cp.Restore(parts); err != nil {
+			l.st.StateSaveErrors.Add(1)
+			l.log.Error().Err(err).Str("state_file", l.cfg.StateFile).
+				Msg("cannot restore the metrics and alerts of rules from the state file; they start from zero (the offsets are used)")
+		}
+	}
 	l.haveState = true
 	l.cTracked = st.Decompress
 	l.saved = make(map[fileKey]state.File, len(st.Files))
@@ -162,6 +170,14 @@ func (l *loop) save() {
 	if l.cfg.Decompress {
 		st.Decompress = true
 		st.Files = l.compressedRecords(st.Files)
+	}
+	if cp, ok := l.f.consumer.(Checkpointer); ok {
+		agg, err := cp.Checkpoint(true)
+		if err != nil {
+			l.aggregatesError(err)
+			return
+		}
+		st.Aggregates = agg
 	}
 	slices.SortFunc(st.Files, func(a, b state.File) int { return cmp.Compare(a.Path, b.Path) })
 	save := l.f.hooks.save

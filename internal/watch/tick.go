@@ -74,6 +74,7 @@ func (l *loop) tick() {
 			l.ticker.Reset(d)
 		}
 	}
+	l.journalAggregates()
 	if l.cfg.StateFile != "" && l.changed && l.ticks-l.lastSave >= l.ticksFor(l.cfg.SaveInterval) {
 		l.lastSave = l.ticks
 		l.save()

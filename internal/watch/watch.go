@@ -245,6 +245,26 @@ type Drainer interface {
 	Drain() error
 }
 
+// Checkpointer is implemented by a Consumer with state of its own that
+// counts what it was passed (the metrics and alerts of rules): it is saved
+// with the offsets, in the state file and in each journal write, so that a
+// restart neither counts a line twice nor forgets one. Its methods are
+// called from the Follower's goroutine.
+type Checkpointer interface {
+	// Checkpoint returns the Consumer's state: whole when full (for a
+	// save), else what changed since the previous call (for the journal;
+	// nil when nothing did). A delta holds absolute values, so that one
+	// applied twice changes nothing.
+	Checkpoint(full bool) ([]byte, error)
+	// Restore applies, in order, the whole state of the last save and the
+	// deltas journaled after it (either may be missing); it is called once,
+	// before the first Lines, when there is a state file to load.
+	Restore(parts [][]byte) error
+	// Dirty tells whether the state changed without a read (an alert
+	// resolved, a notification delivered), so that a tick journals it.
+	Dirty() bool
+}
+
 // Heartbeat is implemented by a Consumer that wants to know the loop is alive
 // even when no line arrives: Beat is called after every maintenance tick
 // (each SaveInterval), once the tick's work is done. The daemon feeds the
