@@ -77,8 +77,8 @@ func (e *NameError) Error() string {
 // Extractor is a compiled Spec: immutable, shared by the workers' Accs.
 // Name 0 of its capture.Extractor is Spec.Value, name i+1 is Spec.By[i].
 type Extractor struct {
-	spec  Spec
-	x     *capture.Extractor
+	spec Spec
+	x    *capture.Extractor
 	// names are the matcher's rule names, and last "" for the selection
 	// without a rule (no rules at all, or -v).
 	names []string
