@@ -42,6 +42,9 @@ type Rule struct {
 	// Where holds field filters that an event selected by this rule must
 	// also pass (events.go).
 	Where []string
+	// Metrics and Alert act on what the rule selects (act.go).
+	Metrics []RuleMetric
+	Alert   *RuleAlert
 }
 
 // Config is the validated configuration.
@@ -85,6 +88,10 @@ type Config struct {
 	OTLP         OTLP // otlp.* (otlp.go)
 	// Stdout is false when the selected lines go to the exporter only.
 	Stdout bool
+	// MetricPrefix starts the name of every metric of a rule; Alerting
+	// holds the destinations of the rules' alerts (act.go).
+	MetricPrefix string
+	Alerting     Alerting
 
 	// Source is the config file that was read, "" if none.
 	Source string
@@ -181,7 +188,7 @@ var keys = map[string]kind{
 	"http.matches_public":         kBool,
 }
 
-var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed", "where"}
+var ruleKeys = []string{"name", "match", "ignore", "ignore_case", "fixed", "where", "metrics", "alert"}
 
 // Defaults are the built-in values, the first layer. Each refers to the
 // constant of the package that owns the setting, so that it is declared once.
@@ -206,6 +213,7 @@ func Defaults() map[string]any {
 	}
 	eventDefaults(m)
 	otlpDefaults(m)
+	actDefaults(m)
 	return m
 }
 
@@ -285,6 +293,9 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	if err := c.checkSummary(); err != nil {
+		return nil, err
+	}
+	if err := c.checkAct(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -502,6 +513,8 @@ func decode(k *koanf.Koanf, src Sources) (*Config, error) {
 		HTTP:         d.http(),
 		OTLP:         d.otlp(),
 		Stdout:       d.boolean("output.stdout"),
+		MetricPrefix: d.str("metric_prefix"),
+		Alerting:     d.alerting(),
 	}
 	if d.err != nil {
 		return nil, d.err

@@ -249,6 +249,12 @@ func (d *decoder) rules() []Rule {
 			Fixed:      sd.boolean("fixed"),
 			Where:      sd.strList("where", sd.k.Get("where")),
 		}
+		if sd.err == nil {
+			r.Metrics = sd.ruleMetrics()
+		}
+		if sd.err == nil {
+			r.Alert = sd.ruleAlert()
+		}
 		if sd.err != nil {
 			var ce *Error
 			if errors.As(sd.err, &ce) {

@@ -247,8 +247,8 @@ func (c *Config) checkOTLP() error {
 	if len(c.OTLP.changed) > 0 {
 		return &Error{Where: c.whereKey(c.OTLP.changed[0]), Msg: "needs otlp.endpoint (--otlp-endpoint): there is no exporter to configure"}
 	}
-	if !c.Stdout {
-		return &Error{Where: c.whereKey("output.stdout"), Value: "false", Msg: "needs otlp.endpoint: with neither, nothing would be output"}
+	if !c.Stdout && !c.HasMetrics() && !c.HasAlerts() {
+		return &Error{Where: c.whereKey("output.stdout"), Value: "false", Msg: "needs otlp.endpoint, or rules with metrics or an alert: else nothing would be output"}
 	}
 	return nil
 }

@@ -177,6 +177,20 @@ func (c *Config) CheckMode() error {
 		}
 		return &Error{Where: c.whereKey(r.key), Msg: fmt.Sprintf("does not work in %s: %s", m, r.why)}
 	}
+	if m != Follow {
+		for i, r := range c.Rules {
+			key, why := "", ""
+			switch {
+			case len(r.Metrics) > 0:
+				key, why = fmt.Sprintf("rules[%d].metrics", i), "the metrics of rules are served on /metrics by a follower; add --follow (a one-shot run can print --summary)"
+			case r.Alert != nil:
+				key, why = fmt.Sprintf("rules[%d].alert", i), "an alert fires and resolves over time, which only a follower sees; add --follow"
+			default:
+				continue
+			}
+			return &Error{Where: "config key " + key, Msg: fmt.Sprintf("does not work in %s: %s", m, why)}
+		}
+	}
 	if m != OneShot {
 		for _, r := range c.Roots {
 			if r == "-" {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/logscan/logscan/internal/alert"
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/filter"
 	"github.com/logscan/logscan/internal/httpapi"
@@ -106,6 +107,11 @@ type daemon struct {
 	// avoided logs the skipped output file once; the follower's goroutine
 	// and a reload both reach it.
 	avoided sync.Once
+	// engine delivers the rules' alerts, nil without any; alertRules maps
+	// the name of each of its rules to the rule's index at the start, the
+	// engine's (act.go).
+	engine     *alert.Engine
+	alertRules map[string]int
 }
 
 func start(o Options) (*daemon, error) {
@@ -142,6 +148,16 @@ func start(o Options) (*daemon, error) {
 	if cfg.Mode() == config.Incremental {
 		d.s.files = map[string]keptFile{}
 	}
+	if cfg.HasAlerts() {
+		if d.engine, err = d.newAlertEngine(cfg, p.Capture); err != nil {
+			return nil, err
+		}
+	}
+	a, err := d.newAct(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	d.s.setAct(a)
 	d.f, err = watch.New(d.watchConfig(cfg), d.s)
 	if err != nil {
 		return nil, err
@@ -177,6 +193,21 @@ func (d *daemon) once(ctx context.Context) (Result, error) {
 func (d *daemon) follow(ctx context.Context) (Result, error) {
 	if err := d.observe(); err != nil {
 		return Result{}, err
+	}
+	d.s.proxy = &metricsProxy{}
+	if d.s.act != nil {
+		d.s.proxy.cur.Store(d.s.act.set)
+	}
+	if err := d.met.Registry().Register(d.s.proxy); err != nil {
+		return Result{}, fmt.Errorf("metrics: %w", err)
+	}
+	if err := d.checkMetricNames(d.cfg, nil); err != nil {
+		return Result{}, err
+	}
+	if d.engine != nil {
+		// Its own context, as the exporter's: the follower's shutdown
+		// closes it after the run's context is done (sink.Drain).
+		d.engine.Start(context.Background())
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -420,15 +451,23 @@ func (d *daemon) swap() (*config.Config, error) {
 		{"otlp", otlpSettings(old), otlpSettings(next)},
 		{"otlp.headers", headersDigest(old), headersDigest(next)},
 		{"output.stdout", fmt.Sprint(old.Stdout), fmt.Sprint(next.Stdout)},
+		{"alerting and rules[].alert", alertSettings(old), alertSettings(next)},
 	} {
 		if c.a != c.b {
 			d.log.Warn().Str("key", c.key).Str("running", c.a).Str("new", c.b).Msg("this setting takes effect at the next restart")
 		}
 	}
+	a, err := d.newAct(next, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkMetricNames(next, old); err != nil {
+		return nil, err
+	}
 	if err := d.f.Reload(d.watchConfig(next)); err != nil {
 		return nil, err
 	}
-	d.s.setPipeline(p)
+	d.s.setPipeline(p, a)
 	return next, nil
 }
 

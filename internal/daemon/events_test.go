@@ -132,7 +132,7 @@ func TestReloadAndPendingEvents(t *testing.T) {
 			if err := s.Flush(); err != nil || out.String() != "" {
 				t.Fatalf("emitted %q (%v) before the trace ended", out.String(), err)
 			}
-			s.setPipeline(compile(tt.next))
+			s.setPipeline(compile(tt.next), nil)
 			if err := s.Lines(f, []byte("\tat b.c(D.java:1)\n"), int64(len(first)), 3); err != nil {
 				t.Fatal(err)
 			}

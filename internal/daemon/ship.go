@@ -110,6 +110,13 @@ func (s *sink) Wake() <-chan struct{} {
 // Drain implements watch.Drainer: it waits, within otlp.shutdown_timeout,
 // for the collector to acknowledge what was shipped.
 func (s *sink) Drain() error {
+	if s.act != nil && s.act.alerts != nil {
+		// Before the last save, so that what is delivered meanwhile is
+		// saved as delivered, and what is not stays in the outbox.
+		if err := s.act.alerts.Close(alertCloseTimeout); err != nil {
+			s.log.Warn().Err(err).Msg("stopping with alert notifications not delivered; they are saved and delivered after the next start")
+		}
+	}
 	if s.exp == nil {
 		return nil
 	}

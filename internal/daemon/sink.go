@@ -3,12 +3,14 @@ package daemon
 import (
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/logscan/logscan/internal/httpapi"
+	"github.com/logscan/logscan/internal/linemetrics"
 	"github.com/logscan/logscan/internal/metrics"
 	"github.com/logscan/logscan/internal/multiline"
 	"github.com/logscan/logscan/internal/otlp"
@@ -81,6 +83,13 @@ type sink struct {
 	// sum accumulates --summary (incremental runs only: follow mode
 	// refuses it); Flush prints it before the offsets are committed.
 	sum *summary.Acc
+	// act feeds the rules' metrics and alerts (act.go); nil when no rule
+	// has either. actOf holds the act of each reloaded pipeline until the
+	// follower's goroutine takes it with the pipeline; proxy serves the
+	// current act's metrics.
+	act   *act
+	actOf sync.Map // *pipeline.Pipeline → *act
+	proxy *metricsProxy
 }
 
 // keptFile is a file's Scanner state between two of its blocks.
@@ -129,9 +138,27 @@ func (s *sink) setRules(p *pipeline.Pipeline) {
 	s.rules = append(s.rules, s.met.Rule("")) // rule -1: no rule, or -v
 }
 
-// setPipeline swaps in a reloaded pipeline; the follower's goroutine takes
-// it at the start of the next file it reads.
-func (s *sink) setPipeline(p *pipeline.Pipeline) { s.next.Store(p) }
+// setPipeline swaps in a reloaded pipeline and its act stage; the
+// follower's goroutine takes them at the start of the next file it reads.
+func (s *sink) setPipeline(p *pipeline.Pipeline, a *act) {
+	s.actOf.Store(p, a)
+	s.next.Store(p)
+}
+
+// setAct makes a the current act stage, continuing the previous one.
+func (s *sink) setAct(a *act) {
+	if a != nil {
+		a.takeOver(s.act)
+	}
+	s.act = a
+	if s.proxy != nil {
+		var set *linemetrics.Set
+		if a != nil {
+			set = a.set
+		}
+		s.proxy.cur.Store(set)
+	}
+}
 
 // begin makes f the Scanner's current file, saving the previous one's state
 // in an incremental run.
@@ -143,6 +170,9 @@ func (s *sink) begin(f watch.File) {
 		s.sc.SetPipeline(p)
 		s.setRules(p)
 		s.keepFiles(p)
+		if a, ok := s.actOf.LoadAndDelete(p); ok {
+			s.setAct(a.(*act))
+		}
 	}
 	if s.files != nil && s.begun {
 		s.keep(s.cur, s.sc.Save())
@@ -231,6 +261,9 @@ func (s *sink) tap(r *output.Record, rule int) {
 	}
 	s.pending[s.rules[idx]]++
 	s.lastHit = r.Time
+	if s.act != nil {
+		s.act.observe(r, rule)
+	}
 }
 
 // writeFull writes the Scanner's buffer when it is full, mid-batch.
@@ -320,6 +353,14 @@ func (s *sink) eventHeld(f watch.File) (int64, bool) {
 // by a restart. Without a state file nothing would read it again, so it is
 // emitted (reason shutdown).
 func (s *sink) Release(f watch.File, why watch.ReleaseReason) {
+	if s.act != nil {
+		switch why {
+		case watch.Truncated:
+			s.act.truncated(f.ID())
+		case watch.Forgotten:
+			s.act.forgotten(f.ID())
+		}
+	}
 	if _, ok := s.files[f.ID()]; !ok && !(s.begun && f == s.cur) {
 		return
 	}
@@ -395,7 +436,42 @@ func (s *sink) flushIdle() {
 // Beat implements watch.Heartbeat: the follower's loop is alive.
 func (s *sink) Beat() {
 	s.flushIdle()
+	if s.act != nil {
+		s.act.tick()
+	}
 	if s.progress != nil {
 		s.progress()
 	}
+}
+
+// Checkpoint implements watch.Checkpointer: the act stage's state.
+func (s *sink) Checkpoint(full bool) ([]byte, error) {
+	if s.act == nil {
+		return nil, nil
+	}
+	return s.act.checkpoint(full)
+}
+
+// Restore implements watch.Checkpointer.
+func (s *sink) Restore(parts [][]byte) error {
+	if s.act == nil {
+		for _, p := range parts {
+			if len(p) > 0 {
+				s.log.Warn().Msg("the state file holds metrics or alerts of rules, and no rule has any now; they are dropped")
+				break
+			}
+		}
+		return nil
+	}
+	warnings, err := s.act.restore(parts)
+	for _, w := range warnings {
+		s.log.Warn().Msg(w)
+	}
+	return err
+}
+
+// Dirty implements watch.Checkpointer: an alert's state changed on its own
+// (a delivery, a resolve).
+func (s *sink) Dirty() bool {
+	return s.act != nil && s.act.alerts != nil && s.act.alerts.Dirty()
 }

@@ -25,9 +25,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/logscan/logscan/internal/capture"
 	"github.com/logscan/logscan/internal/config"
 	"github.com/logscan/logscan/internal/match"
 	"github.com/logscan/logscan/internal/output"
@@ -81,6 +83,10 @@ type Pipeline struct {
 	// Summary extracts the values --summary reports, in Summary mode;
 	// each owner of a Scanner accumulates them in an Acc of its own.
 	Summary *summary.Extractor
+	// Capture extracts the labels and values of the rules' metrics and
+	// the group_by names of their alerts (act.go); nil when no rule has
+	// either.
+	Capture *capture.Extractor
 	// events are the event stages (multiline, formats, field filters),
 	// nil when none runs.
 	events *events
@@ -162,6 +168,9 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 	if p.events, err = compileEvents(cfg, format == output.JSON && p.Mode != Summary); err != nil {
 		return nil, err
 	}
+	if p.Capture, err = compileCapture(cfg, m); err != nil {
+		return nil, err
+	}
 	if p.Mode == Summary {
 		if p.Summary, err = compileSummary(cfg, m, format == output.JSON); err != nil {
 			return nil, err
@@ -195,6 +204,57 @@ func compileSummary(cfg *config.Config, m *match.Matcher, jsonOut bool) (*summar
 		return nil, &config.Error{Where: cfg.WhereKey(key), Value: ne.Name, Msg: ne.Error()}
 	}
 	return x, err
+}
+
+// compileCapture builds the extractor of every name the rules' metrics and
+// alerts read, checking that each rule's lines can hold the names its own
+// metrics and alert read.
+func compileCapture(cfg *config.Config, m *match.Matcher) (*capture.Extractor, error) {
+	var names []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, r := range cfg.Rules {
+		for _, mt := range r.Metrics {
+			add(mt.Value)
+			for _, l := range mt.Labels {
+				add(l)
+			}
+		}
+		if r.Alert != nil {
+			for _, g := range r.Alert.GroupBy {
+				add(g)
+			}
+		}
+	}
+	if !cfg.HasMetrics() && !cfg.HasAlerts() {
+		return nil, nil
+	}
+	rules := make([]capture.Rule, m.NumRules())
+	for i := range rules {
+		rules[i] = capture.Rule{Name: m.RuleName(i), Patterns: m.CaptureRegexps(i)}
+	}
+	x := capture.Compile(names, rules, cfg.Events.Format != "text" || len(cfg.Events.Files) > 0)
+	for i, r := range cfg.Rules {
+		for j, mt := range r.Metrics {
+			for _, n := range append([]string{mt.Value}, mt.Labels...) {
+				if n != "" && !x.Captures(i, n) {
+					return nil, &config.Error{Where: fmt.Sprintf("config key rules[%d].metrics[%d]", i, j), Value: n, Msg: x.CheckNames(i, []string{n}).Error()}
+				}
+			}
+		}
+		if r.Alert != nil {
+			// host is the alert's host label: the line's own, if it can
+			// hold one (a syslog collector's), else logscan's.
+			by := slices.DeleteFunc(slices.Clone(r.Alert.GroupBy), func(n string) bool { return n == "host" })
+			if err := x.CheckNames(i, by); err != nil {
+				return nil, &config.Error{Where: fmt.Sprintf("config key rules[%d].alert.group_by", i), Msg: err.Error()}
+			}
+		}
+	}
+	return x, nil
 }
 
 // compileRules builds the matcher, naming the flag or key of a bad pattern.
