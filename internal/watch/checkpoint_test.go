@@ -90,6 +90,19 @@ func (c *lineCounter) Restore(parts [][]byte) error {
 
 func (c *lineCounter) Dirty() bool { return false }
 
+// Held and Release make it a Holder that holds nothing: Release(Truncated)
+// says a file's content starts again, so what was counted of it no longer
+// holds lines back.
+func (c *lineCounter) Held(File) (int64, bool) { return 0, false }
+
+func (c *lineCounter) Release(f File, why ReleaseReason) {
+	if why == Truncated {
+		c.mu.Lock()
+		delete(c.skip, f.ID())
+		c.mu.Unlock()
+	}
+}
+
 func (c *lineCounter) count() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -159,6 +172,32 @@ func TestCheckpointExactlyOnce(t *testing.T) {
 				t.Error("no checkpoint was taken")
 			}
 		})
+	}
+}
+
+// TestCheckpointTruncatedWhileDown: a file truncated and written again
+// while logscan was down (copytruncate between a stop and a start) is new
+// content under the saved identity: its lines are counted, though they
+// lie below what was counted of the old content.
+func TestCheckpointTruncatedWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	log := filepath.Join(dir, "app.log")
+	writeFile(t, log, "")
+	cfg := Config{Roots: []string{dir}, StateFile: stateFile}
+	c := newLineCounter()
+	h := start(t, cfg, c.recorder, func(f *Follower) { f.consumer = c })
+	testutil.AppendFile(t, log, numbered("a", 1, 50))
+	h.sync()
+	h.stop()
+	writeFile(t, log, numbered("b", 1, 5)) // truncated in place, same inode
+
+	c2 := newLineCounter()
+	h2 := start(t, cfg, c2.recorder, func(f *Follower) { f.consumer = c2 })
+	h2.syncN = 100
+	h2.sync()
+	if got := c2.count(); got != 55 {
+		t.Errorf("counted %d lines, want 55: the 50 before the stop and the 5 written after the truncation", got)
 	}
 }
 

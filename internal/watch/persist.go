@@ -20,6 +20,10 @@ func (l *loop) resume(t *tracked) {
 	if rec.HeadLen > len(t.head) || state.Checksum(t.head[:rec.HeadLen]) != rec.HeadCRC {
 		l.log.Info().Str("path", t.path).Msg("inode reused by another file; reading it from the start")
 		l.retireFingerprint(recordFingerprint(*rec))
+		// Its content is new under the saved identity (a copytruncate or
+		// a delete and create while logscan was down): a Checkpointer's
+		// count of the saved content must not hold it back.
+		l.release(t, Truncated)
 		t.verified(false) // a new file: its partial last line waits for its newline
 		return
 	}
