@@ -32,9 +32,8 @@
 // the table). A log with 0-byte responses differs by mtail's own doing: its
 // histogram counts a 0 in no bucket, not even +Inf.
 //
-// logscan also prints every selected line on its stdout (here /dev/null):
-// output.stdout: false is refused unless OTLP ships the lines, so a
-// metrics-only logscan pays for the printing, which mtail does not do.
+// logscan runs with output.stdout: false, as a metrics-only follower
+// does: it prints nothing, as mtail does not.
 package main
 
 import (
@@ -205,6 +204,7 @@ start_at: beginning
 roots: [%q]
 state_file: %q
 http: {listen: "127.0.0.1:%d"}
+output: {stdout: false}
 log: {level: warn}
 rules:
   - name: http
