@@ -59,6 +59,7 @@ type Splitter struct {
 
 	base    []byte // the BufSize buffer
 	big     []byte // the MaxLine+1 buffer, nil until a line outgrows base; kept across Reset
+	usedBig bool   // a line of this input needed big: Reset releases its pages
 	buf     []byte // the buffer in use: base or big
 	start   int    // buf[start:end] is read but not yet returned
 	end     int
@@ -108,6 +109,9 @@ func NewSplitter(r io.Reader, bufSize, maxLine int) *Splitter {
 // reuse one Splitter for many inputs without allocating. It clears every
 // counter, the held partial line, Err and the line numbers of Lines.
 func (s *Splitter) Reset(r io.Reader) {
+	if s.usedBig {
+		releasePages(s.big)
+	}
 	*s = Splitter{
 		r:       r,
 		base:    s.base,
@@ -233,6 +237,7 @@ func (s *Splitter) fill() {
 		}
 		copy(s.big, s.buf[s.start:s.end])
 		s.buf = s.big
+		s.usedBig = true
 	case s.start > 0:
 		copy(s.buf, s.buf[s.start:s.end])
 	}
