@@ -61,6 +61,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/logscan/logscan/internal/capture"
+	"github.com/logscan/logscan/internal/retry"
 )
 
 // Defaults, applied by New to zero fields; the config package may refer
@@ -161,7 +162,7 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		opt.Now = time.Now
 	}
 	if opt.Sleep == nil {
-		opt.Sleep = sleep
+		opt.Sleep = retry.Sleep
 	}
 	if opt.Rand == nil {
 		opt.Rand = rand.Float64

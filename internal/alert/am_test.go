@@ -114,8 +114,8 @@ func TestTwoAlertmanagers(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("no backoff after a 503")
 	}
-	if d != backoffFirst { // Rand 0.5: no jitter
-		t.Errorf("backoff %v, want %v", d, backoffFirst)
+	if d != backoff.First { // Rand 0.5: no jitter
+		t.Errorf("backoff %v, want %v", d, backoff.First)
 	}
 	if a := healthy.alerts(); len(a) != 1 {
 		t.Fatalf("healthy got %v", a)
@@ -167,7 +167,7 @@ func TestRetried(t *testing.T) {
 			t.Errorf("%d: %d calls, %d backoffs; want 4 and 3", status, s.calls(), f.sleeps.count())
 		}
 		f.sleeps.mu.Lock()
-		if got := f.sleeps.d; got[0] != backoffFirst || got[1] != 2*backoffFirst || got[2] != 4*backoffFirst {
+		if got := f.sleeps.d; got[0] != backoff.First || got[1] != 2*backoff.First || got[2] != 4*backoff.First {
 			t.Errorf("backoffs %v", got)
 		}
 		f.sleeps.mu.Unlock()
@@ -194,7 +194,7 @@ func TestSupersede(t *testing.T) {
 
 func TestBackoffBounds(t *testing.T) {
 	f := newFixture(t, Config{}, func(o *Options) { o.Rand = func() float64 { return 0.999 } })
-	for fails, want := range map[int]time.Duration{0: 750 * time.Millisecond, 6: backoffMax, 100: backoffMax} {
+	for fails, want := range map[int]time.Duration{0: 750 * time.Millisecond, 6: backoff.Max, 100: backoff.Max} {
 		if got := f.e.backoff(fails, 0); got.Round(time.Millisecond) != want {
 			t.Errorf("backoff(%d) = %v, want %v", fails, got, want)
 		}

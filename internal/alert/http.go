@@ -12,17 +12,18 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/logscan/logscan/internal/retry"
 )
 
-// Backoff between attempts at one destination: exponential with ±50%
-// jitter, from backoffFirst up to backoffMax.
+// backoff between attempts at one destination: exponential with ±50%
+// jitter, from 500 ms up to 30 s.
+var backoff = retry.Backoff{First: 500 * time.Millisecond, Max: 30 * time.Second}
+
 const (
-	backoffFirst  = 500 * time.Millisecond
-	backoffMax    = 30 * time.Second
-	retryAfterMax = 5 * time.Minute // a Retry-After beyond it is taken as this
-	amBatch       = 64              // alerts per Alertmanager post
-	maxResponse   = 64 << 10        // response bytes read
-	amTimeFormat  = "2006-01-02T15:04:05.000Z07:00"
+	amBatch      = 64       // alerts per Alertmanager post
+	maxResponse  = 64 << 10 // response bytes read
+	amTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 )
 
 // runHTTP delivers d's outbox (an Alertmanager's or a webhook's) until the
@@ -160,8 +161,8 @@ func (e *Engine) post(ctx context.Context, d *dest, body []byte, header func(htt
 	if res.outcome() == outFailed {
 		res.body = buf.Bytes()[:min(buf.Len(), 512)]
 	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		res.retryAfter = min(time.Duration(s)*time.Second, retryAfterMax)
+	if d, ok := retry.RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok && d > 0 {
+		res.retryAfter = d
 	}
 	return res
 }
@@ -169,14 +170,7 @@ func (e *Engine) post(ctx context.Context, d *dest, body []byte, header func(htt
 // backoff is the wait after the fails-th failure in a row: the server's
 // Retry-After when it gave one, else exponential with jitter.
 func (e *Engine) backoff(fails int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	d := backoffMax
-	if fails < 16 {
-		d = min(backoffFirst<<fails, backoffMax)
-	}
-	return min(time.Duration(float64(d)*(0.5+e.opt.Rand())), backoffMax)
+	return backoff.Delay(fails, e.opt.Rand(), retryAfter)
 }
 
 // result is the end of one attempt: a status, or an error.
@@ -278,15 +272,4 @@ func webhookPayload(n *notification) webhookBody {
 		b.EndsAt = n.EndsAt.UTC()
 	}
 	return b
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

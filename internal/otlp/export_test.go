@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.uber.org/goleak"
+
+	"github.com/logscan/logscan/internal/retry"
 )
 
 func count(t *testing.T, c prometheus.Collector) float64 {
@@ -39,7 +41,7 @@ func TestRetry(t *testing.T) {
 		{"504", []reply{{status: 504}}, []time.Duration{200 * time.Millisecond}},
 		{"429 Retry-After seconds", []reply{{status: 429, header: map[string]string{"Retry-After": "7"}}}, []time.Duration{7 * time.Second}},
 		{"429 Retry-After date", []reply{{status: 429, header: map[string]string{"Retry-After": date}}}, []time.Duration{30 * time.Second}},
-		{"503 Retry-After capped", []reply{{status: 503, header: map[string]string{"Retry-After": "86400"}}}, []time.Duration{retryAfterMax}},
+		{"503 Retry-After capped", []reply{{status: 503, header: map[string]string{"Retry-After": "86400"}}}, []time.Duration{retry.MaxRetryAfter}},
 		{"429 bad Retry-After", []reply{{status: 429, header: map[string]string{"Retry-After": "soon"}}}, []time.Duration{200 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,12 +125,12 @@ func TestRetryAfter(t *testing.T) {
 		{"0", 0, true},
 		{"120", 2 * time.Minute, true},
 		{"-1", 0, false},
-		{"99999999999999", retryAfterMax, true},
+		{"99999999999999", retry.MaxRetryAfter, true},
 		{t0.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{t0.Add(-time.Hour).Format(http.TimeFormat), 0, true},
 		{"later", 0, false},
 	} {
-		got, ok := retryAfter(tc.in, t0)
+		got, ok := retry.RetryAfter(tc.in, t0)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}

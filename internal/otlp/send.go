@@ -12,19 +12,18 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/logscan/logscan/internal/retry"
 )
 
-// Backoff between attempts at one batch: exponential with jitter, as the
+// backoff between attempts at one batch: exponential with jitter, as the
 // OTLP exporters do, capped so that a long outage is still probed often.
+// The cap is low because the receiver is usually a collector on the same
+// host or network: after an outage, shipping resumes within seconds of its
+// return (at 30 s, the end-to-end test saw 2-16 s).
+var backoff = retry.Backoff{First: 200 * time.Millisecond, Max: 5 * time.Second}
+
 const (
-	backoffFirst = 200 * time.Millisecond
-	// backoffMax is low because the receiver is usually a collector on the
-	// same host or network: after an outage, shipping resumes within
-	// seconds of its return (at 30 s, the end-to-end test saw 2-16 s).
-	backoffMax = 5 * time.Second
-	// retryAfterMax caps a server's Retry-After: a typo'd or hostile
-	// value must not stop shipping for hours.
-	retryAfterMax = 5 * time.Minute
 	// maxResponse bounds the response body read: an ExportResponse is
 	// small, and an error page need not be read whole.
 	maxResponse = 64 << 10
@@ -180,44 +179,16 @@ func (s *sender) post(ctx context.Context, body []byte) result {
 	_, _ = s.resp.ReadFrom(io.LimitReader(resp.Body, maxResponse))
 	e.met.duration.Observe(time.Since(start).Seconds())
 	res := result{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: s.resp.Bytes()}
-	if d, ok := retryAfter(resp.Header.Get("Retry-After"), e.now()); ok {
+	if d, ok := retry.RetryAfter(resp.Header.Get("Retry-After"), e.now()); ok {
 		res.retryAfter = d
 	}
 	return res
 }
 
 // backoff returns the wait before the attempt after attempt: the server's
-// Retry-After when it gave one, else exponential with ±50% jitter, so that
-// many logscans do not retry in step after a collector restart.
+// Retry-After when it gave one, else exponential with ±50% jitter.
 func (s *sender) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	d := backoffMax
-	if attempt < 20 {
-		d = min(backoffFirst<<attempt, backoffMax)
-	}
-	d = time.Duration(float64(d) * (0.5 + s.e.o.Rand()))
-	return min(d, backoffMax)
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		d = time.Duration(min(n, int64(retryAfterMax/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0, false
-	}
-	return min(max(d, 0), retryAfterMax), true
+	return backoff.Delay(attempt, s.e.o.Rand(), retryAfter)
 }
 
 // result is the outcome of one attempt: a status, or a network error.
