@@ -82,12 +82,12 @@
 package alerting_test
 
 import (
-	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 var (
@@ -96,32 +96,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run()) // only listing: no binary needed
-	}
-	dir, err := os.MkdirTemp("", "logscan-alerting-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "alerting:", err)
-		os.Exit(2)
-	}
-	if p := os.Getenv("LOGSCAN_ALERTING_LOGSCAN"); p != "" {
-		bin = p
-	} else {
-		bin = filepath.Join(dir, "logscan")
-		build := exec.Command("go", "build", "-o", bin, "github.com/logscan/logscan/cmd/logscan")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			// Not fatal here: the harness's own test needs no logscan,
-			// and each test that does fails with this.
-			buildErr = fmt.Errorf("go build ./cmd/logscan: %v\n%s", err, out)
-		}
-	}
-	code := m.Run()
-	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "alerting:", err)
-	}
-	os.Exit(code)
+	os.Exit(testutil.MainWithLogscan(m, "alerting", "LOGSCAN_ALERTING_LOGSCAN", false, func(b *testutil.Binary) {
+		bin, buildErr = b.Path, b.Err
+	}))
 }
 
 // needLogscan fails the test when the logscan binary could not be built.

@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -30,45 +29,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logscan/logscan/internal/testutil"
 	"go.uber.org/goleak"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 var bin string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run()) // only listing (.ci/fuzz.sh): no binary needed
-	}
-	dir, err := os.MkdirTemp("", "logscan-hostile-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hostile:", err)
-		os.Exit(2)
-	}
-	// Readable by nobody, who runs logscan in the read-only state case.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "hostile:", err)
-		os.Exit(2)
-	}
-	bin = filepath.Join(dir, "logscan")
-	build := exec.Command("go", "build", "-o", bin, "github.com/logscan/logscan/cmd/logscan")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "hostile: go build ./cmd/logscan:", err)
-		os.Exit(2)
-	}
-	code := m.Run()
+	os.Exit(testutil.MainWithLogscan(leakChecked{m}, "hostile", "", true, func(b *testutil.Binary) { bin = b.Path }))
+}
+
+// leakChecked runs the tests, then fails them if a goroutine leaked.
+type leakChecked struct{ m *testing.M }
+
+func (l leakChecked) Run() int {
+	code := l.m.Run()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "hostile: leaked goroutines:", err)
 			code = 1
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "hostile:", err)
-	}
-	os.Exit(code)
+	return code
 }
 
 // outcome is what a one-shot run must give.

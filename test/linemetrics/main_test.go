@@ -71,12 +71,12 @@
 package linemetrics_test
 
 import (
-	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 var (
@@ -85,29 +85,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run()) // only listing: no binary needed
-	}
-	dir, err := os.MkdirTemp("", "logscan-linemetrics-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "linemetrics:", err)
-		os.Exit(2)
-	}
-	if p := os.Getenv("LOGSCAN_LINEMETRICS_LOGSCAN"); p != "" {
-		bin = p
-	} else {
-		bin = filepath.Join(dir, "logscan")
-		build := exec.Command("go", "build", "-o", bin, "github.com/logscan/logscan/cmd/logscan")
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/logscan: %v\n%s", err, out)
-		}
-	}
-	code := m.Run()
-	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "linemetrics:", err)
-	}
-	os.Exit(code)
+	os.Exit(testutil.MainWithLogscan(m, "linemetrics", "LOGSCAN_LINEMETRICS_LOGSCAN", false, func(b *testutil.Binary) {
+		bin, buildErr = b.Path, b.Err
+	}))
 }
 
 // needLogscan fails the test when the logscan binary could not be built.

@@ -43,36 +43,14 @@
 package rotate_test
 
 import (
-	"flag"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 var bin string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
-		os.Exit(m.Run()) // only listing: no binary needed
-	}
-	dir, err := os.MkdirTemp("", "logscan-rotate-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rotate:", err)
-		os.Exit(2)
-	}
-	bin = filepath.Join(dir, "logscan")
-	build := exec.Command("go", "build", "-o", bin, "github.com/logscan/logscan/cmd/logscan")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "rotate: go build ./cmd/logscan:", err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	if err := os.RemoveAll(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "rotate:", err)
-	}
-	os.Exit(code)
+	os.Exit(testutil.MainWithLogscan(m, "rotate", "", true, func(b *testutil.Binary) { bin = b.Path }))
 }
