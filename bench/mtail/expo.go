@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // series is an exposition's samples by `name{a="x",b="y"}`, the labels
@@ -17,71 +15,12 @@ type series map[string]float64
 
 func inf() float64 { return math.Inf(1) }
 
-func formatLE(le float64) string {
-	if math.IsInf(le, 1) {
-		return "+Inf"
-	}
-	return strconv.FormatFloat(le, 'g', -1, 64)
-}
+var formatLE = testutil.FormatLE
 
-var client = &http.Client{Timeout: 5 * time.Second}
-
+// scrape fetches and parses url's exposition with Prometheus's parser.
 func scrape(url string) (series, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return parseExposition(string(b))
-}
-
-// parseExposition reads the Prometheus text format; label values are kept
-// as written (escapes and all), which is enough to compare two expositions
-// of label values without quotes.
-func parseExposition(text string) (series, error) {
-	s := series{}
-	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest := line, ""
-		var labels []string
-		if i := strings.IndexByte(line, '{'); i >= 0 {
-			j := strings.LastIndexByte(line, '}')
-			if j < i {
-				return nil, fmt.Errorf("%q: unbalanced braces", line)
-			}
-			name, rest = line[:i], line[j+1:]
-			if body := line[i+1 : j]; body != "" {
-				labels = strings.Split(strings.TrimSuffix(body, ","), ",")
-			}
-		} else if i := strings.IndexAny(line, " \t"); i >= 0 {
-			name, rest = line[:i], line[i:]
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			return nil, fmt.Errorf("%q: no value", line)
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", line, err)
-		}
-		slices.Sort(labels)
-		k := name
-		if len(labels) > 0 {
-			k += "{" + strings.Join(labels, ",") + "}"
-		}
-		s[k] = v
-	}
-	return s, nil
+	s, _, err := testutil.Scrape(url)
+	return series(s), err
 }
 
 // total is the sum of the samples named prefix+name or name.

@@ -2,13 +2,11 @@ package linemetrics_test
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // series is an exposition's samples by key: the name, and the labels
@@ -16,114 +14,6 @@ import (
 type series map[string]float64
 
 var inf = math.Inf(1)
-
-// key builds a series key from a name and label name/value pairs; labels
-// with the value "" are left out, as Prometheus does.
-func key(name string, kv ...string) string {
-	type pair struct{ k, v string }
-	var ps []pair
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			ps = append(ps, pair{kv[i], kv[i+1]})
-		}
-	}
-	if len(ps) == 0 {
-		return name
-	}
-	slices.SortFunc(ps, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	var b strings.Builder
-	b.WriteString(name)
-	b.WriteByte('{')
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", p.k, p.v)
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func formatLE(le float64) string {
-	if math.IsInf(le, 1) {
-		return "+Inf"
-	}
-	return strconv.FormatFloat(le, 'g', -1, 64)
-}
-
-// parseExposition reads the Prometheus text format (0.0.4): comments are
-// skipped, a sample's optional timestamp is ignored.
-func parseExposition(text string) (series, error) {
-	s := series{}
-	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, kv, rest, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", line, err)
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			return nil, fmt.Errorf("%q: no value", line)
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %w", line, err)
-		}
-		s[key(name, kv...)] = v
-	}
-	return s, nil
-}
-
-// parseSample splits `name{a="x",...} rest` into the name, the label pairs
-// (values unescaped) and the rest.
-func parseSample(line string) (string, []string, string, error) {
-	i := strings.IndexAny(line, "{ \t")
-	if i < 0 {
-		return "", nil, "", fmt.Errorf("no value")
-	}
-	name := line[:i]
-	if line[i] != '{' {
-		return name, nil, line[i:], nil
-	}
-	var kv []string
-	p := i + 1
-	for {
-		for p < len(line) && (line[p] == ' ' || line[p] == ',') {
-			p++
-		}
-		if p < len(line) && line[p] == '}' {
-			return name, kv, line[p+1:], nil
-		}
-		eq := strings.IndexByte(line[p:], '=')
-		if eq < 0 || p+eq+1 >= len(line) || line[p+eq+1] != '"' {
-			return "", nil, "", fmt.Errorf("bad label at %d", p)
-		}
-		lname := strings.TrimSpace(line[p : p+eq])
-		p += eq + 2
-		var v strings.Builder
-		for ; p < len(line) && line[p] != '"'; p++ {
-			if line[p] == '\\' && p+1 < len(line) {
-				p++
-				switch line[p] {
-				case 'n':
-					v.WriteByte('\n')
-				default:
-					v.WriteByte(line[p])
-				}
-				continue
-			}
-			v.WriteByte(line[p])
-		}
-		if p >= len(line) {
-			return "", nil, "", fmt.Errorf("unterminated label value")
-		}
-		p++
-		kv = append(kv, lname, v.String())
-	}
-}
 
 // family is the samples of the metric family name: name itself, name{...}
 // and, for a histogram, name_bucket, name_sum and name_count.
@@ -207,22 +97,19 @@ func diff(got, want series, max int) []string {
 	return d
 }
 
-var client = &http.Client{Timeout: 5 * time.Second}
+// key, formatLE and scrape are testutil's, on this package's series.
+var (
+	key      = testutil.Key
+	formatLE = testutil.FormatLE
+)
+
+func parseExposition(text string) (series, error) {
+	s, err := testutil.ParseExposition(text)
+	return series(s), err
+}
 
 // scrape fetches and parses url's exposition; it returns the text too.
 func scrape(url string) (series, string, error) {
-	resp, err := client.Get(url)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, b)
-	}
-	s, err := parseExposition(string(b))
-	return s, string(b), err
+	s, text, err := testutil.Scrape(url)
+	return series(s), text, err
 }
