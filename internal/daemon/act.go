@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -157,6 +158,9 @@ func (d *daemon) newMetricSet(cfg *config.Config, x *capture.Extractor) (*lineme
 		}
 	}
 	set, err := linemetrics.New(defs, x, linemetrics.Options{Prefix: cfg.MetricPrefix, Now: d.o.Now})
+	if de, ok := errors.AsType[*linemetrics.DefError](err); ok {
+		return nil, &config.Error{Where: "config key " + de.Key, Msg: de.Err.Error()}
+	}
 	if err != nil {
 		return nil, &config.Error{Where: "config key rules", Msg: err.Error()}
 	}
