@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
@@ -232,7 +232,7 @@ type Sources struct {
 // Load builds and validates a Config from the layers.
 func Load(src Sources) (*Config, error) {
 	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
+	if err := k.Load(ownedMap{Defaults(), "."}, nil); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
 	}
 	given := map[string]bool{}
@@ -255,23 +255,26 @@ func Load(src Sources) (*Config, error) {
 		note(fk)
 	}
 	var warnings []string
-	ek, err := envLayer(src.Environ, &warnings)
+	em, err := envLayer(src.Environ, &warnings)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.Merge(ek); err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
-	}
-	note(ek)
-	if len(src.Flags) > 0 {
-		fl := koanf.New(".")
-		if err := fl.Load(confmap.Provider(src.Flags, "."), nil); err != nil {
-			return nil, fmt.Errorf("flags: %w", err)
+	// The environment and the flags are loaded straight into k: a koanf
+	// of their own, merged, would be copied by reflection once more.
+	for _, l := range []struct {
+		what string
+		m    map[string]any
+	}{{"environment", em}, {"flags", src.Flags}} {
+		if len(l.m) == 0 {
+			continue
 		}
-		if err := k.Merge(fl); err != nil {
-			return nil, fmt.Errorf("flags: %w", err)
+		if err := k.Load(ownedMap{l.m, "."}, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.what, err)
 		}
-		note(fl)
+		flat, _ := maps.Flatten(l.m, nil, ".")
+		for key := range flat {
+			given[key] = true
+		}
 	}
 	c, err := decode(k, src)
 	if err != nil {
@@ -389,11 +392,8 @@ func envName(key string) string {
 // envLayer reads LOGSCAN_* variables. Lists are comma-separated (roots,
 // include, exclude), or a JSON array; pattern lists are one pattern unless
 // given as a JSON array, since a regexp may contain commas; rules is JSON.
-func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
-	byEnv := make(map[string]string, len(keys))
-	for key := range keys {
-		byEnv[envName(key)] = key
-	}
+func envLayer(environ []string, warnings *[]string) (map[string]any, error) {
+	byEnv := envKeys()
 	m := map[string]any{}
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
@@ -438,11 +438,7 @@ func envLayer(environ []string, warnings *[]string) (*koanf.Koanf, error) {
 			m[key] = val
 		}
 	}
-	ek := koanf.New(".")
-	if err := ek.Load(confmap.Provider(m, "."), nil); err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
-	}
-	return ek, nil
+	return m, nil
 }
 
 func envNames() []string {
