@@ -12,6 +12,21 @@ func validSpan(r *Record, i, at int) (s, e int, ok bool) {
 	return s, e, s >= at && e <= len(r.Text) && s < e
 }
 
+// PlainPrefix appends to dst what the text format writes before every
+// selected line of path when that is the same for each of them (no colour,
+// -n, -b or -o), and reports whether it is; a caller may then print a run
+// of lines as prefix and line, without a Record each.
+func (p *Printer) PlainPrefix(dst []byte, path string) ([]byte, bool) {
+	o := &p.opts
+	if o.Format != Text || o.Color || o.LineNumbers || o.ByteOffset || o.OnlyMatching {
+		return dst, false
+	}
+	if o.Filename {
+		dst = p.appendFilename(dst, path, ':')
+	}
+	return dst, true
+}
+
 func (p *Printer) appendText(dst []byte, r *Record) []byte {
 	sep := byte(':')
 	if r.Context {

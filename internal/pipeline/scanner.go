@@ -42,6 +42,13 @@ type Scanner struct {
 
 	rec   output.Record
 	spans []int
+	// plain is the prefix of every printed line of the current file when
+	// a run of selected lines may be printed without a Record each
+	// (plainSpan); plainFor is the file and pipeline it was made for.
+	plain     []byte
+	plainOK   bool
+	plainName string
+	plainP    *Pipeline
 
 	// the event stages (events.go), when they run: the current file's state
 	ef     *eventFile
@@ -318,6 +325,7 @@ func (s *Scanner) block(block []byte, base int64) bool {
 	p := s.p
 	m := p.Matcher
 	numbers := p.Numbers && s.numbered
+	plain := p.Mode == Lines && s.plainLines()
 	counted := 0
 	for pos := 0; pos < len(block); {
 		start, end, rule, ok := m.Next(block, pos)
@@ -331,10 +339,12 @@ func (s *Scanner) block(block []byte, base int64) bool {
 		if !s.count() {
 			return false
 		}
-		switch p.Mode {
-		case Lines:
+		switch {
+		case plain:
+			s.printPlain(block[start:end])
+		case p.Mode == Lines:
 			s.print(block[start:end], s.lines+1, base+int64(start), rule, false)
-		case Summary:
+		case p.Mode == Summary:
 			s.observe(block[start:end], nil, rule)
 		}
 		if p.MaxCount >= 0 && s.selected >= p.MaxCount {
@@ -387,6 +397,10 @@ func (s *Scanner) selectSpan(span []byte, base int64) bool {
 		s.lines += n
 		return true
 	}
+	if p.Mode == Lines && p.MaxCount < 0 && s.plainLines() {
+		s.plainSpan(span)
+		return true
+	}
 	for pos := 0; pos < len(span); {
 		end, next := lineAt(span, pos)
 		s.lines++
@@ -405,6 +419,52 @@ func (s *Scanner) selectSpan(span []byte, base int64) bool {
 		pos = next
 	}
 	return true
+}
+
+// plainLines reports whether the selected lines of the current file are
+// printed as a fixed prefix and the line: nothing else sees them (no Tap,
+// no read time, no spans, no context) and the printer's head does not
+// change from line to line.
+func (s *Scanner) plainLines() bool {
+	p := s.p
+	if s.plainP != p || s.plainName != s.name {
+		s.plainP, s.plainName = p, s.name
+		s.plain, s.plainOK = s.plain[:0], false
+		if !p.Context && !p.Spans && !s.json && s.Tap == nil && s.Now == nil {
+			s.plain, s.plainOK = p.Printer.PlainPrefix(s.plain, s.name)
+		}
+	}
+	return s.plainOK
+}
+
+// plainSpan prints every line of span, all selected: -v's runs between
+// matches, most of a file under a common pattern. A line costs a newline
+// search and three appends, where print fills a Record and formats it.
+func (s *Scanner) plainSpan(span []byte) {
+	var n int64
+	for pos := 0; pos < len(span); {
+		end, next := len(span), len(span)
+		if i := bytes.IndexByte(span[pos:], '\n'); i >= 0 {
+			end, next = pos+i, pos+i+1
+		}
+		s.printPlain(span[pos:end])
+		n++
+		pos = next
+	}
+	s.lines += n
+	s.selected += n
+	s.Matches += n
+}
+
+// printPlain prints one selected line as the plain prefix and the line.
+func (s *Scanner) printPlain(line []byte) {
+	s.Buf = append(s.Buf, s.plain...)
+	s.Buf = append(s.Buf, line...)
+	s.Buf = append(s.Buf, '\n')
+	s.printed = true
+	if len(s.Buf) >= s.flushAt {
+		s.maybeFlush()
+	}
 }
 
 // count records a selected line and reports whether the file needs more
