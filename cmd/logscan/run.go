@@ -285,12 +285,23 @@ func outputBuffer(cfg *config.Config) int {
 	return 0
 }
 
+// coalesce is how much small output is gathered into one write: none on
+// a terminal, where each file's lines show when it ends, or with
+// --line-buffered.
+func coalesce(cfg *config.Config, stdout io.Writer) int {
+	if cfg.Output.LineBuffered || pipeline.IsTerminal(stdout) {
+		return 0
+	}
+	return search.DefaultCoalesce
+}
+
 func runOnce(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, trimDot bool, log zerolog.Logger, stdin io.Reader, stdout, stderr io.Writer) int {
 	res, err := search.Run(ctx, search.Options{
 		Label:        cfg.Output.Label,
 		TrimDot:      trimDot,
 		Avoid:        outputFile(stdout),
 		OutputBuffer: outputBuffer(cfg),
+		Coalesce:     coalesce(cfg, stdout),
 		Roots:        cfg.Roots,
 		Pipeline:     p,
 		Filter:       filter.New(cfg.Include, cfg.Exclude, cfg.ExcludeDir),

@@ -68,9 +68,13 @@ type Options struct {
 	// output lock mid-file and keeps it to the end of the file; 0 means
 	// DefaultOutputBuffer.
 	OutputBuffer int
-	Stdout       io.Writer
-	Stdin        io.Reader
-	Log          zerolog.Logger
+	// Coalesce, when > 0, gathers the output of files smaller than it into
+	// writes of up to that many bytes (stdout not a terminal, and not
+	// --line-buffered); 0 writes each file's output when it ends.
+	Coalesce int
+	Stdout   io.Writer
+	Stdin    io.Reader
+	Log      zerolog.Logger
 }
 
 // Result holds the counters of a search.
@@ -107,7 +111,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	s := &searcher{opts: opts, out: &sharedWriter{w: opts.Stdout}, cancel: cancel}
+	s := &searcher{opts: opts, out: &sharedWriter{w: opts.Stdout, coalesce: opts.Coalesce}, cancel: cancel}
 	paths := make(chan []job, opts.Jobs*4)
 	var wg sync.WaitGroup
 	// With --summary each worker accumulates its own groups; they are
@@ -143,6 +147,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		s.summary(accs)
 	}
 
+	s.out.flush()
 	res := Result{
 		Files: s.c.files.Load(), Bytes: s.c.bytes.Load(), Lines: s.c.lines.Load(),
 		Matches: s.c.matches.Load(), Errors: s.c.errors.Load(), Binary: s.c.binary.Load(),
@@ -259,18 +264,51 @@ type sharedWriter struct {
 	w     io.Writer
 	wrote bool // something was written: context groups of later files need a separator
 	werr  error
+	// coalesce gathers small outputs (a -c or -l line per file, a few
+	// matches) into buf, written when it would grow past coalesce: 52,428
+	// small files made 52,428 writes under -c, each with the lock held
+	// while the other worker waited for it.
+	coalesce int
+	buf      []byte
 }
 
-// write writes b; the caller holds mu. After the first error nothing more
-// is written.
+// DefaultCoalesce is Options.Coalesce for output to a pipe or a file.
+const DefaultCoalesce = 64 << 10
+
+// write writes b, or gathers it; the caller holds mu (or the workers are
+// done). After the first error nothing more is written.
 func (o *sharedWriter) write(b []byte) {
 	if len(b) == 0 || o.werr != nil {
+		return
+	}
+	o.wrote = true
+	if len(o.buf)+len(b) <= o.coalesce {
+		o.buf = append(o.buf, b...)
+		return
+	}
+	o.flush()
+	if len(b) < o.coalesce {
+		o.buf = append(o.buf, b...)
+		return
+	}
+	o.put(b)
+}
+
+// flush writes what was gathered.
+func (o *sharedWriter) flush() {
+	if len(o.buf) > 0 {
+		o.put(o.buf)
+		o.buf = o.buf[:0]
+	}
+}
+
+func (o *sharedWriter) put(b []byte) {
+	if o.werr != nil {
 		return
 	}
 	if _, err := o.w.Write(b); err != nil {
 		o.werr = fmt.Errorf("writing output: %w", err)
 	}
-	o.wrote = true
 }
 
 // singleFiles files are sent one by one before batches of batchFiles.
