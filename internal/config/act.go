@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/logscan/logscan/internal/linemetrics"
 )
 
 // RuleMetric is one entry of rules[].metrics: a Prometheus metric fed by
@@ -86,11 +88,8 @@ func init() {
 	}
 }
 
-// DefaultMetricPrefix is prepended to the name of every metric of a rule.
-const DefaultMetricPrefix = "logscan_"
-
 func actDefaults(m map[string]any) {
-	m["metric_prefix"] = DefaultMetricPrefix
+	m["metric_prefix"] = linemetrics.DefaultPrefix
 }
 
 // ruleMetrics decodes a rule's metrics list (sd is the rule's decoder).

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logscan/logscan/internal/linemetrics"
 )
 
 const actYAML = `
@@ -51,7 +53,7 @@ func TestActDecodes(t *testing.T) {
 		al.Exec[0].Timeout != 10*time.Second || strings.Join(al.Exec[0].Argv, " ") != "/usr/local/bin/page --team ops" {
 		t.Errorf("alerting: %+v", al)
 	}
-	if c.MetricPrefix != DefaultMetricPrefix {
+	if c.MetricPrefix != linemetrics.DefaultPrefix {
 		t.Errorf("metric_prefix %q", c.MetricPrefix)
 	}
 	if err := c.CheckMode(); err != nil {
