@@ -438,18 +438,41 @@ func (s *Scanner) plainLines() bool {
 }
 
 // plainSpan prints every line of span, all selected: -v's runs between
-// matches, most of a file under a common pattern. A line costs a newline
-// search and three appends, where print fills a Record and formats it.
+// matches, most of a file under a common pattern. Without a prefix (one
+// file, or -h) the span is copied whole and its newlines counted; with
+// one, a line costs a newline search and two appends, where print fills
+// a Record and formats it.
 func (s *Scanner) plainSpan(span []byte) {
-	var n int64
-	for pos := 0; pos < len(span); {
-		end, next := len(span), len(span)
-		if i := bytes.IndexByte(span[pos:], '\n'); i >= 0 {
-			end, next = pos+i, pos+i+1
+	n := int64(bytes.Count(span, nl))
+	if len(s.plain) == 0 {
+		s.Buf = append(s.Buf, span...)
+		if span[len(span)-1] != '\n' {
+			s.Buf = append(s.Buf, '\n')
+			n++
 		}
-		s.printPlain(span[pos:end])
-		n++
-		pos = next
+		s.printed = true
+		s.maybeFlush()
+	} else {
+		buf, plain := s.Buf, s.plain
+		for pos := 0; pos < len(span); {
+			buf = append(buf, plain...)
+			i := bytes.IndexByte(span[pos:], '\n')
+			if i < 0 {
+				buf = append(append(buf, span[pos:]...), '\n')
+				n++
+				break
+			}
+			buf = append(buf, span[pos:pos+i+1]...)
+			pos += i + 1
+			if len(buf) >= s.flushAt {
+				s.Buf = buf
+				s.maybeFlush()
+				buf = s.Buf
+			}
+		}
+		s.Buf = buf
+		s.printed = true
+		s.maybeFlush()
 	}
 	s.lines += n
 	s.selected += n
