@@ -103,11 +103,6 @@ var (
 	formatLE = testutil.FormatLE
 )
 
-func parseExposition(text string) (series, error) {
-	s, err := testutil.ParseExposition(text)
-	return series(s), err
-}
-
 // scrape fetches and parses url's exposition; it returns the text too.
 func scrape(url string) (series, string, error) {
 	s, text, err := testutil.Scrape(url)

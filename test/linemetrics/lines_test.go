@@ -256,7 +256,7 @@ func printed(dir string, out []string) []string {
 var bounds = []float64{100, 1000, 10000}
 
 // expectation builds the exposition logscan should serve for a list of
-// lines, in the keys of parseExposition.
+// lines, in the keys of testutil.ParseExposition.
 type expectation struct {
 	series
 	prefix string
