@@ -20,7 +20,7 @@ func TestAlertmanagerPayload(t *testing.T) {
 	f.start(t)
 	f.line(0, "Failed password user=root ip=10.1.2.3 \xff"+string(make([]byte, 2000)), nil)
 	bodies := [][]byte{s.next().body}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.e.Tick()
 	bodies = append(bodies, s.next().body)
 	for i, status := range []string{statusFiring, statusResolved} {
@@ -68,15 +68,15 @@ func TestAlertmanagerResend(t *testing.T) {
 		t.Errorf("endsAt %v, want now+4×resend %v", got, want)
 	}
 	eventually(t, "delivered", func() bool { return f.e.pending() == 0 })
-	f.clock.Add(59 * time.Second)
+	f.clock.Advance(59 * time.Second)
 	f.e.Tick()
 	if f.e.pending() != 0 || s.calls() != 1 {
 		t.Fatal("resent before the resend interval")
 	}
 	for i := 1; i <= 3; i++ {
-		f.clock.Add(time.Second)
+		f.clock.Advance(time.Second)
 		if i > 1 {
-			f.clock.Add(59 * time.Second)
+			f.clock.Advance(59 * time.Second)
 		}
 		f.line(0, "user=root", nil)
 		f.e.Tick()
@@ -180,7 +180,7 @@ func TestSupersede(t *testing.T) {
 	s := newServer(t, nil)
 	f := newFixture(t, amConfig(s, Rule{ResolveAfter: time.Minute}))
 	f.line(0, "user=root", nil)
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.e.Tick() // resolved, while not started
 	if f.e.pending() != 1 {
 		t.Fatalf("%d pending, want the resolve only", f.e.pending())

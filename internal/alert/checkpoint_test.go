@@ -34,7 +34,7 @@ func TestRestartDeliversPending(t *testing.T) {
 	eventually(t, "delivered", func() bool { return f.e.pending() == 0 })
 	parts = append(parts, mustCheckpoint(t, f.e, false))
 	up.srv.Close() // Alertmanager goes down
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	f.line(0, "user=pending", nil)
 	select {
 	case <-sl.called: // the attempt failed
@@ -51,7 +51,7 @@ func TestRestartDeliversPending(t *testing.T) {
 
 	again := newServerAt(t, addr, nil)
 	g := newFixture(t, cfg)
-	g.clock.Add(2 * time.Second)
+	g.clock.Advance(2 * time.Second)
 	warnings, err := g.e.Restore(parts)
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("Restore: %v %v", warnings, err)
@@ -112,7 +112,7 @@ func TestDelta(t *testing.T) {
 	f.line(0, "user=a", nil) // fires
 	f.line(0, "user=b", nil)
 	d2 := mustCheckpoint(t, f.e, false)
-	f.clock.Add(time.Minute + time.Second)
+	f.clock.Advance(time.Minute + time.Second)
 	f.e.Tick() // a resolves, b is forgotten
 	d3 := mustCheckpoint(t, f.e, false)
 	var cp checkpoint
@@ -218,7 +218,7 @@ func FuzzRestore(f *testing.F) {
 		}
 	}
 	full, _ := seed.Checkpoint(true)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	seed.Tick()
 	delta, _ := seed.Checkpoint(false)
 	_ = seed.Close(0)

@@ -39,7 +39,7 @@ func TestThreshold(t *testing.T) {
 			s := newServer(t, nil)
 			f := newFixture(t, amConfig(s, Rule{Count: tc.count, Window: tc.window, ResolveAfter: time.Hour}))
 			for i, at := range tc.at {
-				f.clock.Add(t0.Add(at).Sub(f.clock.Now()))
+				f.clock.Advance(t0.Add(at).Sub(f.clock.Now()))
 				f.line(0, "Failed password user=root", nil)
 				want := 0
 				if tc.firesAt >= 0 && i >= tc.firesAt {
@@ -163,14 +163,14 @@ func TestResolve(t *testing.T) {
 	if a := s.alerts(); a[0].Labels["alertname"] != "sshfail" {
 		t.Fatal(a)
 	}
-	f.clock.Add(4 * time.Minute)
+	f.clock.Advance(4 * time.Minute)
 	f.line(0, "Failed password user=root", nil) // extends: resolve 5m after this one
-	f.clock.Add(4*time.Minute + 59*time.Second)
+	f.clock.Advance(4*time.Minute + 59*time.Second)
 	f.e.Tick()
 	if f.firing("sshfail") != 1 {
 		t.Fatal("resolved before the quiet period")
 	}
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	f.e.Tick()
 	if f.groups("sshfail") != 0 {
 		t.Fatal("not resolved and forgotten")
@@ -192,12 +192,12 @@ func TestCandidatesForgotten(t *testing.T) {
 	s := newServer(t, nil)
 	f := newFixture(t, amConfig(s, Rule{Count: 3, Window: time.Minute, GroupBy: []string{"user"}}))
 	f.line(0, "user=a", nil)
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.e.Tick()
 	if f.groups("sshfail") != 1 {
 		t.Fatal("forgotten while in the window")
 	}
-	f.clock.Add(time.Nanosecond)
+	f.clock.Advance(time.Nanosecond)
 	f.e.Tick()
 	if f.groups("sshfail") != 0 {
 		t.Fatal("a candidate out of its window is kept")
@@ -209,7 +209,7 @@ func TestSampleAndAnnotations(t *testing.T) {
 	f := newFixture(t, amConfig(s, Rule{Count: 2, Window: time.Minute}))
 	long := "user=x " + strings.Repeat("é", 600) + "\xff"
 	f.line(0, "first user=x", nil)
-	f.clock.Add(10 * time.Second)
+	f.clock.Advance(10 * time.Second)
 	f.line(0, long, nil)
 	f.start(t)
 	a := s.alerts()[0]

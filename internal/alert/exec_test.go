@@ -203,7 +203,7 @@ func TestObserveWhileCommandHangs(t *testing.T) {
 		for i := range 2000 {
 			f.line(0, "user=u"+strconv.Itoa(i%500), nil)
 			if i%100 == 0 {
-				f.clock.Add(time.Second)
+				f.clock.Advance(time.Second)
 				f.e.Tick()
 			}
 		}

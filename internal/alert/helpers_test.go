@@ -21,6 +21,7 @@ import (
 
 	"github.com/logscan/logscan/internal/capture"
 	"github.com/logscan/logscan/internal/fields"
+	clocks "github.com/logscan/logscan/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -31,24 +32,7 @@ var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 // wait bounds every wait for a goroutine's result.
 const wait = 10 * time.Second
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clocks.Clock { return clocks.NewClock(t0) }
 
 // sleeps records the backoff waits. With block, a wait lasts until a
 // release or ctx is done; else it returns at once.
@@ -213,7 +197,7 @@ func (s *server) alerts() []amAlert {
 // fixture is an Engine on a fake clock, and what it logs and counts.
 type fixture struct {
 	e      *Engine
-	clock  *clock
+	clock  *clocks.Clock
 	log    *logBuf
 	reg    *prometheus.Registry
 	sleeps *sleeps

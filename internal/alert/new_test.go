@@ -157,7 +157,7 @@ func TestMetrics(t *testing.T) {
 	if v := testutil.ToFloat64(f.e.met.outbox(d)); v != 1 {
 		t.Errorf("outbox gauge %v, want 1", v)
 	}
-	f.clock.Add(3 * time.Second)
+	f.clock.Advance(3 * time.Second)
 	f.start(t)
 	s.next()
 	eventually(t, "delivered", func() bool { return testutil.ToFloat64(f.e.met.outbox(d)) == 0 })

@@ -60,7 +60,7 @@ func TestWebhookSigned(t *testing.T) {
 	if r.header.Get("X-Team") != "ops" || r.header.Get("Content-Type") != "application/json" {
 		t.Errorf("headers %v", r.header)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	f.e.Tick()
 	res := decodeHook(t, s.next())
 	if res.Status != statusResolved || !res.EndsAt.Equal(f.clock.Now()) || res.IdempotencyKey == b.IdempotencyKey {
@@ -99,7 +99,7 @@ func TestWebhookRateLimit(t *testing.T) {
 	if !sent["a"] || !sent["b"] {
 		t.Fatalf("sent %v, want a and b", sent)
 	}
-	f.clock.Add(time.Minute) // 0.06 tokens
+	f.clock.Advance(time.Minute) // 0.06 tokens
 	f.e.Tick()
 	resolved := map[string]bool{}
 	for range 2 {
@@ -124,10 +124,10 @@ func TestRepeatInterval(t *testing.T) {
 	f.start(t)
 	f.line(0, "user=root", nil)
 	first := decodeHook(t, s.next())
-	f.clock.Add(5 * time.Minute)
+	f.clock.Advance(5 * time.Minute)
 	f.line(0, "user=root", nil)
 	f.e.Tick()
-	f.clock.Add(5*time.Minute - time.Nanosecond)
+	f.clock.Advance(5*time.Minute - time.Nanosecond)
 	f.e.Tick()
 	if f.suppressed(reasonCooldown) != 1 || f.suppressed(reasonDedup) != 0 {
 		t.Errorf("cooldown %v dedup %v, want 1 and 0", f.suppressed(reasonCooldown), f.suppressed(reasonDedup))
@@ -137,7 +137,7 @@ func TestRepeatInterval(t *testing.T) {
 		t.Fatalf("repeated within the interval: %d calls", s.calls())
 	}
 	for i := 1; i <= 2; i++ {
-		f.clock.Add(10 * time.Minute)
+		f.clock.Advance(10 * time.Minute)
 		f.e.Tick()
 		b := decodeHook(t, s.next())
 		if b.Status != statusFiring || b.Count != 2 || !b.StartsAt.Equal(first.StartsAt) {
