@@ -43,7 +43,14 @@ type FileFormat struct {
 // Enabled reports whether any event stage runs: otherwise lines go down
 // the grep paths untouched.
 func (e *Events) Enabled() bool {
-	return e.Format != "text" || len(e.Files) > 0 || e.Multiline.Enabled() || len(e.Where) > 0 || len(e.Fields) > 0
+	return e.ParsesFields() || e.Multiline.Enabled() || len(e.Where) > 0 || len(e.Fields) > 0
+}
+
+// ParsesFields reports whether some lines are parsed into fields (a
+// format, or a format per glob): filters, summaries, metrics and alerts
+// may then read a name no pattern captures.
+func (e *Events) ParsesFields() bool {
+	return e.Format != "text" || len(e.Files) > 0
 }
 
 // eventKeys are the keys of the event stages, with their types.
@@ -169,11 +176,11 @@ func (d *decoder) fileFormats() []FileFormat {
 // and some grep output flags have no meaning for a multi-line event.
 func (c *Config) checkEvents() error {
 	e := &c.Events
-	if len(e.Where) > 0 && e.Format == "text" && len(e.Files) == 0 {
+	if len(e.Where) > 0 && !e.ParsesFields() {
 		return &Error{Where: c.whereKey("where"), Value: e.Where[0], Msg: "text lines have no fields: add --format json, logfmt, cri+json, docker+json or auto"}
 	}
 	for i, r := range c.Rules {
-		if len(r.Where) > 0 && e.Format == "text" && len(e.Files) == 0 {
+		if len(r.Where) > 0 && !e.ParsesFields() {
 			return &Error{Where: fmt.Sprintf("config key rules[%d].where", i), Value: r.Where[0], Msg: "text lines have no fields: set format (json, logfmt, cri+json, docker+json or auto)"}
 		}
 	}

@@ -64,7 +64,7 @@ func (c *Config) checkSummary() error {
 			return &Error{Where: c.whereKey(r.key), Msg: r.msg}
 		}
 	}
-	if c.Invert && c.Events.Format == "text" && len(c.Events.Files) == 0 {
+	if c.Invert && !c.Events.ParsesFields() {
 		return &Error{Where: c.whereKey("invert"), Msg: "does not work with --summary on text lines: the lines -v selects match no pattern, so they have no capture groups (with --format json, logfmt... their fields can be summarized)"}
 	}
 	names := append([]string{s.Value}, s.By...)

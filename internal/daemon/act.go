@@ -47,8 +47,6 @@ type act struct {
 	// skip is what the restored state counted: a file's records that start
 	// below are counted already.
 	skip map[string]int64
-	// ruleNames are the pipeline's rule names, for the reload's mapping.
-	ruleNames []string
 }
 
 // aggregates is the JSON of act's checkpoint.
@@ -81,8 +79,7 @@ func (d *daemon) newAct(cfg *config.Config, p *pipeline.Pipeline) (*act, error) 
 	if p.Capture == nil {
 		return nil, nil
 	}
-	a := &act{m: p.Capture.NewMatch(), counted: map[string]int64{}, changed: map[string]int64{},
-		ruleNames: p.RuleNames()}
+	a := &act{m: p.Capture.NewMatch(), counted: map[string]int64{}, changed: map[string]int64{}}
 	var err error
 	if cfg.HasMetrics() {
 		if a.set, err = d.newMetricSet(cfg, p.Capture); err != nil {
@@ -91,8 +88,9 @@ func (d *daemon) newAct(cfg *config.Config, p *pipeline.Pipeline) (*act, error) 
 	}
 	if cfg.HasAlerts() && d.engine != nil {
 		a.alerts = d.engine
-		a.alertOf = make([]int, len(a.ruleNames))
-		for i, n := range a.ruleNames {
+		names := p.RuleNames()
+		a.alertOf = make([]int, len(names))
+		for i, n := range names {
 			a.alertOf[i] = -1
 			if j, ok := d.alertRules[n]; ok && i < len(cfg.Rules) && cfg.Rules[i].Alert != nil {
 				a.alertOf[i] = j
@@ -116,10 +114,7 @@ func (d *daemon) checkMetricNames(cfg, running *config.Config) error {
 		own[f.GetName()] = true
 	}
 	for _, n := range exposedNames(running) {
-		delete(own, n)
-	}
-	for _, n := range []string{linemetrics.ErrorsName, linemetrics.OverflowName, linemetrics.SeriesName, linemetrics.ExpiredName} {
-		own[n] = true
+		delete(own, n) // linemetrics.New refuses the Set's own self-metric names
 	}
 	for i, r := range cfg.Rules {
 		for j, m := range r.Metrics {
@@ -215,15 +210,16 @@ func (d *daemon) newAlertEngine(cfg *config.Config, x *capture.Extractor) (*aler
 	return e, nil
 }
 
-// hostName is the host label of alerts: otlp.host_name when set (a
-// DaemonSet sets it from the node's name), else the machine's.
+// hostName is the host of the shipped records' resource and of the alerts'
+// host label: otlp.host_name when set (a DaemonSet sets it from the node's
+// name), else the machine's.
 func hostName(cfg *config.Config) (string, error) {
 	if cfg.OTLP.HostName != "" {
 		return cfg.OTLP.HostName, nil
 	}
 	h, err := os.Hostname()
 	if err != nil {
-		return "", fmt.Errorf("the host name, the host label of alerts, is unknown: %w", err)
+		return "", fmt.Errorf("otlp.host_name: not set, and the host name is unknown: %w", err)
 	}
 	return h, nil
 }

@@ -157,6 +157,7 @@ func start(o Options) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.s.proxy = &metricsProxy{}
 	d.s.setAct(a)
 	d.f, err = watch.New(d.watchConfig(cfg), d.s)
 	if err != nil {
@@ -193,10 +194,6 @@ func (d *daemon) once(ctx context.Context) (Result, error) {
 func (d *daemon) follow(ctx context.Context) (Result, error) {
 	if err := d.observe(); err != nil {
 		return Result{}, err
-	}
-	d.s.proxy = &metricsProxy{}
-	if d.s.act != nil {
-		d.s.proxy.cur.Store(d.s.act.set)
 	}
 	if err := d.met.Registry().Register(d.s.proxy); err != nil {
 		return Result{}, fmt.Errorf("metrics: %w", err)

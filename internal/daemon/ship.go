@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -37,13 +36,9 @@ func (d *daemon) newExporter(cfg *config.Config) (*otlp.Exporter, error) {
 	if !o.Enabled() {
 		return nil, nil
 	}
-	host := o.HostName
-	if host == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("otlp.host_name: not set, and the host name is unknown: %w", err)
-		}
-		host = h
+	host, err := hostName(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.StateFile == "" {
 		d.log.Warn().Msg("otlp without state_file: records not acknowledged at shutdown are not sent again, and refused batches are only counted")

@@ -188,13 +188,8 @@ func Compile(cfg *config.Config, env Env) (*Pipeline, error) {
 // as they select lines (-i, -w, -x), naming the flag or key of a name
 // that nothing can hold.
 func compileSummary(cfg *config.Config, m *match.Matcher, jsonOut bool) (*summary.Extractor, error) {
-	rules := make([]summary.Rule, m.NumRules())
-	for i := range rules {
-		rules[i] = summary.Rule{Name: m.RuleName(i), Patterns: m.CaptureRegexps(i)}
-	}
 	spec := summary.Spec{Value: cfg.Summary.Value, By: cfg.Summary.By, JSON: jsonOut}
-	fields := cfg.Events.Format != "text" || len(cfg.Events.Files) > 0
-	x, err := summary.Compile(spec, rules, fields)
+	x, err := summary.Compile(spec, captureRules(m), cfg.Events.ParsesFields())
 	var ne *summary.NameError
 	if errors.As(err, &ne) {
 		key := "summary"
@@ -207,54 +202,53 @@ func compileSummary(cfg *config.Config, m *match.Matcher, jsonOut bool) (*summar
 }
 
 // compileCapture builds the extractor of every name the rules' metrics and
-// alerts read, checking that each rule's lines can hold the names its own
-// metrics and alert read.
+// alerts read; nil when no rule has either. linemetrics.New checks that a
+// rule's lines can hold its metrics' names; the alerts' group_by is
+// checked here, as a reload builds no alert engine to check it.
 func compileCapture(cfg *config.Config, m *match.Matcher) (*capture.Extractor, error) {
+	if !cfg.HasMetrics() && !cfg.HasAlerts() {
+		return nil, nil
+	}
 	var names []string
-	add := func(n string) {
-		if n != "" && !slices.Contains(names, n) {
-			names = append(names, n)
+	add := func(ns ...string) {
+		for _, n := range ns {
+			if n != "" && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 	}
 	for _, r := range cfg.Rules {
 		for _, mt := range r.Metrics {
 			add(mt.Value)
-			for _, l := range mt.Labels {
-				add(l)
-			}
+			add(mt.Labels...)
 		}
 		if r.Alert != nil {
-			for _, g := range r.Alert.GroupBy {
-				add(g)
-			}
+			add(r.Alert.GroupBy...)
 		}
 	}
-	if !cfg.HasMetrics() && !cfg.HasAlerts() {
-		return nil, nil
+	x := capture.Compile(names, captureRules(m), cfg.Events.ParsesFields())
+	for i, r := range cfg.Rules {
+		if r.Alert == nil {
+			continue
+		}
+		// host is the alert's host label: the line's own, if it can hold
+		// one (a syslog collector's), else logscan's.
+		by := slices.DeleteFunc(slices.Clone(r.Alert.GroupBy), func(n string) bool { return n == "host" })
+		if err := x.CheckNames(i, by); err != nil {
+			return nil, &config.Error{Where: fmt.Sprintf("config key rules[%d].alert.group_by", i), Msg: err.Error()}
+		}
 	}
+	return x, nil
+}
+
+// captureRules are the matcher's rules with their patterns' regexps as
+// they select a line (-i, -w, -x), for an extractor of named groups.
+func captureRules(m *match.Matcher) []capture.Rule {
 	rules := make([]capture.Rule, m.NumRules())
 	for i := range rules {
 		rules[i] = capture.Rule{Name: m.RuleName(i), Patterns: m.CaptureRegexps(i)}
 	}
-	x := capture.Compile(names, rules, cfg.Events.Format != "text" || len(cfg.Events.Files) > 0)
-	for i, r := range cfg.Rules {
-		for j, mt := range r.Metrics {
-			for _, n := range append([]string{mt.Value}, mt.Labels...) {
-				if n != "" && !x.Captures(i, n) {
-					return nil, &config.Error{Where: fmt.Sprintf("config key rules[%d].metrics[%d]", i, j), Value: n, Msg: x.CheckNames(i, []string{n}).Error()}
-				}
-			}
-		}
-		if r.Alert != nil {
-			// host is the alert's host label: the line's own, if it can
-			// hold one (a syslog collector's), else logscan's.
-			by := slices.DeleteFunc(slices.Clone(r.Alert.GroupBy), func(n string) bool { return n == "host" })
-			if err := x.CheckNames(i, by); err != nil {
-				return nil, &config.Error{Where: fmt.Sprintf("config key rules[%d].alert.group_by", i), Msg: err.Error()}
-			}
-		}
-	}
-	return x, nil
+	return rules
 }
 
 // compileRules builds the matcher, naming the flag or key of a bad pattern.
