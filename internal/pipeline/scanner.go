@@ -43,8 +43,8 @@ type Scanner struct {
 	rec   output.Record
 	spans []int
 	// plain is the prefix of every printed line of the current file when
-	// a run of selected lines may be printed without a Record each
-	// (plainSpan); plainFor is the file and pipeline it was made for.
+	// selected lines may be printed without a Record each (plainLines);
+	// plainName and plainP are the file and pipeline it was made for.
 	plain     []byte
 	plainOK   bool
 	plainName string
@@ -485,9 +485,7 @@ func (s *Scanner) printPlain(line []byte) {
 	s.Buf = append(s.Buf, line...)
 	s.Buf = append(s.Buf, '\n')
 	s.printed = true
-	if len(s.Buf) >= s.flushAt {
-		s.maybeFlush()
-	}
+	s.maybeFlush()
 }
 
 // count records a selected line and reports whether the file needs more

@@ -210,9 +210,6 @@ func (ra *ruleAcc) otherGroup() *group {
 	return ra.other
 }
 
-// ParseValue reads a value as strconv.ParseFloat does; see capture.ParseValue.
-func ParseValue(b []byte) (float64, bool) { return capture.ParseValue(b) }
-
 func (s *stats) add(n float64) {
 	if s.sk == nil {
 		s.sk = newSketch()

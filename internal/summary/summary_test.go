@@ -457,17 +457,6 @@ func TestObserveAllocs(t *testing.T) {
 	}
 }
 
-func TestParseValue(t *testing.T) {
-	for s, want := range map[string]bool{
-		"12": true, "-1.5": true, "2e3": true, "0x1p-2": true, "+7": true, ".5": true,
-		"": false, "-": false, "NaN": false, "inf": false, "-Inf": false, "1e400": false, "12ms": false, "1,5": false, " 1": false,
-	} {
-		if _, ok := ParseValue([]byte(s)); ok != want {
-			t.Errorf("ParseValue(%q) ok = %v, want %v", s, ok, want)
-		}
-	}
-}
-
 func TestKeyRoundTrip(t *testing.T) {
 	for _, vals := range [][]string{{}, {""}, {"a", ""}, {"", "a"}, {"a\x00b", "c"}, {strings.Repeat("x", 300), "y"}} {
 		bs := make([][]byte, len(vals))
