@@ -132,16 +132,12 @@ func (sd *decoder) ruleAlert() *RuleAlert {
 	if v == nil {
 		return nil
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
+	if _, ok := v.(map[string]any); !ok {
 		sd.fail("alert", v, "want a map with "+strings.Join(alertKeys, ", "))
 		return nil
 	}
-	for k := range m {
-		if !slices.Contains(alertKeys, k) {
-			sd.fail("alert."+k, "", "unknown key (alert keys: "+strings.Join(alertKeys, ", ")+")")
-			return nil
-		}
+	if !sd.onlyKeys("alert", alertKeys...) {
+		return nil
 	}
 	a := &RuleAlert{
 		Count:          sd.integer("alert.threshold.count"),
@@ -152,11 +148,7 @@ func (sd *decoder) ruleAlert() *RuleAlert {
 		To:             sd.strs("alert.to"),
 		MaxGroups:      sd.integer("alert.max_groups"),
 	}
-	for k := range sd.k.Cut("alert.threshold").All() {
-		if k != "count" && k != "window" {
-			sd.fail("alert.threshold."+k, "", "unknown key (threshold keys: count, window)")
-		}
-	}
+	sd.onlyKeys("alert.threshold", "count", "window")
 	switch {
 	case a.Count < 0:
 		sd.fail("alert.threshold.count", a.Count, "want 1 or more")
@@ -198,23 +190,6 @@ func (d *decoder) floats(key string) []float64 {
 	return out
 }
 
-// sub ends the decoding of one list element: on error it names the element
-// within its parent ("rules[0].metrics[1].type") and stops the list, else
-// it keeps the element.
-func sub(parent *decoder, at string, d *decoder, keep func()) bool {
-	if d.err != nil {
-		if ce, ok := d.err.(*Error); ok {
-			ce.Where = "config key " + at + "." + strings.TrimPrefix(ce.Where, "config key ")
-		}
-		if parent.err == nil {
-			parent.err = d.err
-		}
-		return false
-	}
-	keep()
-	return true
-}
-
 func (d *decoder) alerting() Alerting {
 	a := Alerting{
 		Alertmanagers:  d.strs("alerting.alertmanagers"),
@@ -232,11 +207,7 @@ func (d *decoder) alerting() Alerting {
 			RatePerSecond: wd.number("rate_limit.per_second"),
 			Burst:         wd.integer("rate_limit.burst"),
 		}
-		for k := range wd.k.Cut("rate_limit").All() {
-			if k != "per_second" && k != "burst" {
-				wd.fail("rate_limit."+k, "", "unknown key (rate_limit keys: per_second, burst)")
-			}
-		}
+		wd.onlyKeys("rate_limit", "per_second", "burst")
 		if w.Name == "" {
 			wd.fail("name", "", "a webhook needs a name, which rules' alert.to refer to")
 		}
@@ -261,6 +232,24 @@ func (d *decoder) alerting() Alerting {
 		return sub(d, at, xd, func() { a.Exec = append(a.Exec, x) })
 	})
 	return a
+}
+
+// onlyKeys fails on the first key below prefix (a map) that is not among
+// known, naming it; it reports whether there was none.
+func (d *decoder) onlyKeys(prefix string, known ...string) bool {
+	var unknown []string
+	for k := range d.k.Cut(prefix).All() {
+		if first, _, _ := strings.Cut(k, "."); !slices.Contains(known, first) {
+			unknown = append(unknown, first)
+		}
+	}
+	if len(unknown) == 0 {
+		return true
+	}
+	slices.Sort(unknown)
+	what := prefix[strings.LastIndexByte(prefix, '.')+1:]
+	d.fail(prefix+"."+unknown[0], "", "unknown key ("+what+" keys: "+strings.Join(known, ", ")+")")
+	return false
 }
 
 func checkURL(d *decoder, key, s string) {

@@ -219,6 +219,24 @@ func (d *decoder) objects(key, what string, known []string, each func(at string,
 	}
 }
 
+// sub ends the decoding of one list element by d, a decoder over it: on
+// error it names the element within its parent ("rules[0].metrics[1].type")
+// and stops the list, else it keeps the element.
+func sub(parent *decoder, at string, d *decoder, keep func()) bool {
+	if d.err != nil {
+		var ce *Error
+		if errors.As(d.err, &ce) {
+			ce.Where = "config key " + at + "." + strings.TrimPrefix(ce.Where, "config key ")
+		}
+		if parent.err == nil {
+			parent.err = d.err
+		}
+		return false
+	}
+	keep()
+	return true
+}
+
 func parseSize(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	mult := 1
@@ -255,18 +273,7 @@ func (d *decoder) rules() []Rule {
 		if sd.err == nil {
 			r.Alert = sd.ruleAlert()
 		}
-		if sd.err != nil {
-			var ce *Error
-			if errors.As(sd.err, &ce) {
-				ce.Where = "config key " + at + "." + strings.TrimPrefix(ce.Where, "config key ")
-			}
-			if d.err == nil {
-				d.err = sd.err
-			}
-			return false
-		}
-		out = append(out, r)
-		return true
+		return sub(d, at, sd, func() { out = append(out, r) })
 	})
 	if d.err != nil {
 		return nil
