@@ -38,7 +38,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,6 +53,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // accessPattern is test/linemetrics' (lines_test.go).
@@ -314,7 +315,7 @@ func runOnce(tl *tool, src string, n int, chunk int, timeout time.Duration) (res
 		time.Sleep(20 * time.Millisecond)
 	}
 	pid := cmd.Process.Pid
-	if r.startCPU, err = procCPU(pid); err != nil {
+	if r.startCPU, err = testutil.ProcCPU(pid); err != nil {
 		return r, err
 	}
 	start := time.Now()
@@ -337,7 +338,7 @@ func runOnce(tl *tool, src string, n int, chunk int, timeout time.Duration) (res
 		}
 	}
 	r.wall = time.Since(start)
-	if r.cpu, err = procCPU(pid); err != nil {
+	if r.cpu, err = testutil.ProcCPU(pid); err != nil {
 		return r, err
 	}
 	if err := <-wrote; err != nil {
@@ -351,7 +352,7 @@ func runOnce(tl *tool, src string, n int, chunk int, timeout time.Duration) (res
 		return r, err
 	}
 	r.values = s.pick()
-	r.hwm = vmHWM(pid)
+	_, r.hwm, _ = testutil.ProcMemory(pid)
 	return r, nil
 }
 
@@ -453,37 +454,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// procCPU is a process's user+system CPU seconds from /proc/PID/stat.
-func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // field 3 on
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return (utime + stime) / 100, nil // USER_HZ
-}
-
-// vmHWM is a process's peak RSS in bytes, from /proc/PID/status.
-func vmHWM(pid int) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for line := range strings.Lines(string(b)) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 func cpuModel() string {

@@ -54,6 +54,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 func main() {
@@ -221,7 +223,7 @@ service:
 		quoted[len(quoted)-1] = "{dir}"
 	}
 
-	before, err := procCPU(col.Process.Pid)
+	before, err := testutil.ProcCPU(col.Process.Pid)
 	if err != nil {
 		return res, err
 	}
@@ -234,7 +236,7 @@ service:
 	if err != nil && len(stdout) == 0 {
 		return res, fmt.Errorf("tailbench: %w", err)
 	}
-	after, err := procCPU(col.Process.Pid)
+	after, err := testutil.ProcCPU(col.Process.Pid)
 	if err != nil {
 		return res, err
 	}
@@ -287,7 +289,7 @@ func relay(args []string) int {
 	for {
 		select {
 		case <-sigs:
-			if cpu, err := procCPU(ls.Process.Pid); err == nil {
+			if cpu, err := testutil.ProcCPU(ls.Process.Pid); err == nil {
 				_ = os.WriteFile(*cpuFile, []byte(fmt.Sprintf("%.3f\n", cpu)), 0o644)
 			}
 			_ = ls.Process.Signal(syscall.SIGTERM)
@@ -379,27 +381,6 @@ func digits(b []byte) int {
 		n++
 	}
 	return n
-}
-
-// procCPU is a process's user+system CPU seconds from /proc/PID/stat.
-func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// the fields after the last ")" start at field 3, state.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseFloat(f[11], 64) // field 14
-	stime, err2 := strconv.ParseFloat(f[12], 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
 }
 
 func freePort() (int, error) {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,28 +218,6 @@ func (e *env) logrotate(lr string) {
 		e.t.Fatalf("logrotate: %v: %s", err, out)
 	}
 	e.note("logrotate -f")
-}
-
-// rss reads VmRSS and VmHWM (bytes) from /proc/PID/status.
-func rss(pid int) (cur, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = kb << 10
-		case "VmHWM:":
-			peak = kb << 10
-		}
-	}
-	return cur, peak, nil
 }
 
 func tail(s string, n int) string {

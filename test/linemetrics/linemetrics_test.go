@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // rate is the writer's lines per second in the scenarios.
@@ -411,7 +413,7 @@ func testMaxSeriesMemory(t *testing.T) {
 	w := startWriter(t, e.app, "", 0, fast, gen)
 	var maxRSS int64
 	sample := func() {
-		if cur, _, err := rss(p.Cmd.Process.Pid); err == nil {
+		if cur, _, err := testutil.ProcMemory(p.Cmd.Process.Pid); err == nil {
 			maxRSS = max(maxRSS, cur)
 		}
 	}
@@ -443,7 +445,7 @@ func testMaxSeriesMemory(t *testing.T) {
 	sample()
 	got = e.scrape()
 	e.check(got, want.series, families...)
-	_, hwm, _ := rss(p.Cmd.Process.Pid)
+	_, hwm, _ := testutil.ProcMemory(p.Cmd.Process.Pid)
 	if maxRSS > limit {
 		t.Errorf("logscan's VmRSS reached %.1f MiB, want under %d MiB", float64(maxRSS)/(1<<20), limit>>20)
 	}

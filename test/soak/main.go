@@ -83,6 +83,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 type options struct {
@@ -1160,22 +1162,13 @@ func (s *soak) sampler(ctx context.Context) {
 
 // readHWM records the peak RSS (VmHWM) of p so far.
 func (s *soak) readHWM(p *proc) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
+	_, peak, err := testutil.ProcMemory(p.pid)
 	if err != nil {
 		return
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(v)
-			if len(f) >= 1 {
-				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					s.mu.Lock()
-					p.hwm = max(p.hwm, kb<<10)
-					s.mu.Unlock()
-				}
-			}
-		}
-	}
+	s.mu.Lock()
+	p.hwm = max(p.hwm, peak)
+	s.mu.Unlock()
 }
 
 func scrape(ctx context.Context, c *http.Client, addr string) (goroutines int, rss int64, ok bool) {
