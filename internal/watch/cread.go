@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/logscan/logscan/internal/input"
@@ -138,9 +137,7 @@ func (l *loop) openCompressed(c *cfile) bool {
 	l.cs.proc = ""
 	open := l.f.hooks.open
 	if open == nil {
-		open = func(p string) (*os.File, error) {
-			return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-		}
+		open = openRead
 	}
 	f, err := open(c.path)
 	if err != nil {

@@ -100,9 +100,7 @@ func (l *loop) openFile(t *tracked) bool {
 	}
 	open := l.f.hooks.open
 	if open == nil {
-		open = func(p string) (*os.File, error) {
-			return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-		}
+		open = openRead
 	}
 	file, err := open(t.path)
 	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
@@ -166,6 +164,21 @@ func (l *loop) shed(except *tracked) {
 		l.closeFile(t)
 	}
 	l.log.Warn().Int("closed", n).Msg("out of file descriptors (EMFILE); closed the least recently read files, they reopen on their next event")
+}
+
+// openRead opens path to read it, without following a symlink, and without
+// updating its access time where that is allowed (O_NOATIME needs the
+// file's owner or CAP_FOWNER; anyone else gets EPERM and the plain open).
+// Under relatime every read of a file written since its last read dirties
+// its inode: with 40 files written every 5 ms that was 8% of the
+// follower's CPU (perf, touch_atime under pread).
+func openRead(path string) (*os.File, error) {
+	const flags = os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	f, err := os.OpenFile(path, flags|syscall.O_NOATIME, 0)
+	if errors.Is(err, syscall.EPERM) {
+		f, err = os.OpenFile(path, flags, 0)
+	}
+	return f, err
 }
 
 func fstat(fd int, st *syscall.Stat_t) error {

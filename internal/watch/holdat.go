@@ -2,7 +2,6 @@ package watch
 
 import (
 	"bytes"
-	"os"
 	"syscall"
 
 	"github.com/logscan/logscan/internal/state"
@@ -146,7 +145,7 @@ func (l *loop) holdFD(t *tracked) (fd int, done func(), ok bool) {
 	if t.naming == detached {
 		return 0, nil, false
 	}
-	f, err := os.OpenFile(t.path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openRead(t.path)
 	if err != nil {
 		return 0, nil, false
 	}
