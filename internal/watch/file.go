@@ -83,6 +83,7 @@ type tracked struct {
 	finalize       bool // quiet since the last tick: pass the partial line
 	held           bool // the last read ended in a partial line, waiting for its newline or a quiet tick
 	tickRead       bool // this read is a tick's: a held partial line is passed if the size did not change
+	onlyWrites     bool // queued by write events alone since its last read (statless)
 	openFailed     bool
 	noWait         bool // decide copies at once (RunOnce)
 	ended          bool // RunOnce: queued for FileEnd

@@ -358,7 +358,7 @@ func (l *loop) handle(ev fsnotify.Event) {
 	name := ev.Name
 	if ev.Op == fsnotify.Write {
 		if t := l.byPath[name]; t != nil {
-			l.markDirty(t)
+			l.markWritten(t)
 			return
 		}
 		if c := l.cByPath[name]; c != nil {
@@ -406,10 +406,21 @@ func (l *loop) watchError(err error) {
 }
 
 func (l *loop) markDirty(t *tracked) {
+	t.onlyWrites = false
 	if !t.dirty && t.naming != forgotten {
 		t.dirty = true
 		l.dirty = append(l.dirty, t)
 	}
+}
+
+// markWritten queues t for a write event. A file queued by writes alone may
+// be read without an fstat (statless).
+func (l *loop) markWritten(t *tracked) {
+	if t.dirty {
+		return // queued already, for a write or for a reason that needs the fstat
+	}
+	l.markDirty(t)
+	t.onlyWrites = true
 }
 
 // drain reads every dirty file to its end, then flushes the Consumer once and
