@@ -442,38 +442,43 @@ func (s *Scanner) plainLines() bool {
 // file, or -h) the span is copied whole and its newlines counted; with
 // one, a line costs a newline search and two appends, where print fills
 // a Record and formats it.
+// plainChunk is how much of a span plainSpan prefixes between flushes: with
+// prefixes no longer than the lines, a piece fits in the 64 KiB the buffer
+// has beyond flushAt.
+const plainChunk = 32 << 10
+
 func (s *Scanner) plainSpan(span []byte) {
-	n := int64(bytes.Count(span, nl))
+	var n int64
 	if len(s.plain) == 0 {
+		n = int64(bytes.Count(span, nl))
 		s.Buf = append(s.Buf, span...)
 		if span[len(span)-1] != '\n' {
 			s.Buf = append(s.Buf, '\n')
 			n++
 		}
-		s.printed = true
-		s.maybeFlush()
 	} else {
-		buf, plain := s.Buf, s.plain
-		for pos := 0; pos < len(span); {
-			buf = append(buf, plain...)
-			i := bytes.IndexByte(span[pos:], '\n')
-			if i < 0 {
-				buf = append(append(buf, span[pos:]...), '\n')
-				n++
-				break
+		// In pieces that end at a newline, so that the output is flushed
+		// as it fills.
+		for len(span) > 0 {
+			cut := min(len(span), plainChunk)
+			if cut < len(span) {
+				if i := bytes.LastIndexByte(span[:cut], '\n'); i >= 0 {
+					cut = i + 1
+				} else if i := bytes.IndexByte(span[cut:], '\n'); i >= 0 {
+					cut += i + 1
+				} else {
+					cut = len(span)
+				}
 			}
-			buf = append(buf, span[pos:pos+i+1]...)
-			pos += i + 1
-			if len(buf) >= s.flushAt {
-				s.Buf = buf
-				s.maybeFlush()
-				buf = s.Buf
-			}
+			var m int
+			s.Buf, m = scan.AppendPrefixed(s.Buf, s.plain, span[:cut])
+			n += int64(m)
+			span = span[cut:]
+			s.maybeFlush()
 		}
-		s.Buf = buf
-		s.printed = true
-		s.maybeFlush()
 	}
+	s.printed = true
+	s.maybeFlush()
 	s.lines += n
 	s.selected += n
 	s.Matches += n
