@@ -9,6 +9,8 @@
 // A Splitter touches nothing but the reader it is given and its own two
 // buffers: the BufSize one, and a MaxLine+1 one allocated the first time a
 // line outgrows BufSize and kept from then on (see [Splitter]).
+// [AppendPrefixed], the printers' helper for runs of lines, touches only its
+// arguments.
 //
 // A line is the bytes up to, not including, '\n'; a '\r' before the '\n'
 // stays part of the line, and invalid UTF-8 and NUL bytes pass through
