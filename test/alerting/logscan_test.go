@@ -260,8 +260,11 @@ func (r *rig) fire(routes ...string) map[string]string {
 	return last
 }
 
-// keep writes a 5xx line for each route every interval until stopKeeper,
-// so that the alerts keep firing.
+// keep writes a 5xx line for each route at once and then every interval
+// until stopKeeper, so that the alerts keep firing. At once, because
+// no-repeat starts about 2.5 s after the matches that fired and
+// resolve_after is 3 s: a first line one interval later landed 3.01 s
+// after them in a CI dry run, and the alerts resolved.
 func (r *rig) keep(interval time.Duration, routes ...string) {
 	r.keeper = make(chan struct{})
 	stop := r.keeper
@@ -271,11 +274,6 @@ func (r *rig) keep(interval time.Duration, routes ...string) {
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
 			var lines []string
 			for _, route := range routes {
 				lines = append(lines, r.accessLine(route, 502))
@@ -294,6 +292,11 @@ func (r *rig) keep(interval time.Duration, routes ...string) {
 				r.keptN[route]++
 			}
 			r.mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 	r.note("keeper started: a line for each of %v every %s", routes, interval)
