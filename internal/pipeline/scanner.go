@@ -437,16 +437,16 @@ func (s *Scanner) plainLines() bool {
 	return s.plainOK
 }
 
-// plainSpan prints every line of span, all selected: -v's runs between
-// matches, most of a file under a common pattern. Without a prefix (one
-// file, or -h) the span is copied whole and its newlines counted; with
-// one, a line costs a newline search and two appends, where print fills
-// a Record and formats it.
 // plainChunk is how much of a span plainSpan prefixes between flushes: with
 // prefixes no longer than the lines, a piece fits in the 64 KiB the buffer
 // has beyond flushAt.
 const plainChunk = 32 << 10
 
+// plainSpan prints every line of span, all selected: -v's runs between
+// matches, most of a file under a common pattern. Without a prefix (one
+// file, or -h) the span is copied whole and its newlines counted; with
+// one, scan.AppendPrefixed puts it before each line, where print would
+// fill a Record and format it.
 func (s *Scanner) plainSpan(span []byte) {
 	var n int64
 	if len(s.plain) == 0 {
