@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -144,7 +145,14 @@ func (c *collector) start() {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.port), time.Second)
 		if err == nil {
 			_ = conn.Close()
-			return
+			// The port accepts before the collector catches SIGTERM: its
+			// Run installs the handler after the service reports ready
+			// (otelcol v0.161.0 collector.go), and a stop in between
+			// killed it (status -1) in a CI dry run. Waiting for this
+			// run's ready line leaves only the few statements between.
+			if strings.Count(c.logs.String(), "Everything is ready") >= c.runs {
+				return
+			}
 		}
 		select {
 		case <-c.done:
