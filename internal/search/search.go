@@ -5,8 +5,11 @@
 // Memory is bounded per worker (one read buffer, one output buffer), whatever
 // the size of the tree or of a file. Output from different files never
 // interleaves: a worker buffers a file's output and writes it under a lock; a
-// file whose output outgrows the buffer keeps the lock until it is done, so
-// other workers wait rather than buffer without bound.
+// file whose output outgrows the buffer keeps the lock until it is done.
+// A worker that meanwhile outgrows its own buffer sets it aside in a few
+// shared spare buffers, then in an unlinked spill file in the temporary
+// directory (the only thing the package writes besides the output), and
+// waits for the lock only past maxSpill.
 package search
 
 import (
@@ -72,6 +75,9 @@ type Options struct {
 	// writes of up to that many bytes (stdout not a terminal, and not
 	// --line-buffered); 0 writes each file's output when it ends.
 	Coalesce int
+	// SpillDir is where a worker that waits for the output lock keeps its
+	// output; "" means os.TempDir().
+	SpillDir string
 	Stdout   io.Writer
 	Stdin    io.Reader
 	Log      zerolog.Logger
@@ -330,8 +336,11 @@ type worker struct {
 	sc      *pipeline.Scanner
 	holding bool // holds s.out.mu until the end of the current file
 	// pending holds full buffers of the current file's output, in order,
-	// kept while another worker held the output lock (see chunks).
-	pending [][]byte
+	// kept while another worker held the output lock (see chunks); spill
+	// holds what came before them once the chunks ran out (see spillFile).
+	pending     [][]byte
+	spill       spillFile
+	spillLogged bool
 }
 
 func (s *searcher) newWorker() *worker {
@@ -345,6 +354,7 @@ func (s *searcher) newWorker() *worker {
 		flushAt = DefaultOutputBuffer
 	}
 	w.opener.Avoid = s.opts.Avoid
+	w.spill.dir = s.opts.SpillDir
 	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
 	return w
 }
@@ -353,12 +363,15 @@ func (w *worker) close() {
 	if err := w.opener.Close(); err != nil {
 		w.s.opts.Log.Debug().Err(err).Msg("closing decoders")
 	}
+	if err := w.spill.close(); err != nil {
+		w.s.opts.Log.Debug().Err(err).Msg("closing the spill file")
+	}
 }
 
 // flushFull hands buffered output to the shared writer when it is full; the
 // lock is then kept until the file ends so its lines stay together. While
 // another worker holds it, the full buffer is set aside for a spare one, as
-// long as there are spares.
+// long as there are spares, and then goes to the spill file.
 func (w *worker) flushFull(sc *pipeline.Scanner) {
 	if !w.holding {
 		if !w.s.out.mu.TryLock() {
@@ -367,11 +380,44 @@ func (w *worker) flushFull(sc *pipeline.Scanner) {
 				sc.Buf = b
 				return
 			}
+			if w.spillOut() {
+				return
+			}
 			w.s.out.mu.Lock()
 		}
 		w.holding = true
 	}
 	w.writeOut()
+}
+
+// spillOut moves the pending buffers, then the full one, to the spill file,
+// and reports whether all of them went; what did not stays in order behind
+// what did.
+func (w *worker) spillOut() bool {
+	for len(w.pending) > 0 {
+		b := w.pending[0]
+		if !w.spill.write(b) {
+			w.logSpill()
+			return false
+		}
+		w.s.spare.put(b)
+		w.pending = append(w.pending[:0], w.pending[1:]...)
+	}
+	if !w.spill.write(w.sc.Buf) {
+		w.logSpill()
+		return false
+	}
+	w.sc.Buf = w.sc.Buf[:0]
+	return true
+}
+
+// logSpill says once why a worker stopped spilling: it then waits for the
+// lock, slower but correct.
+func (w *worker) logSpill() {
+	if err := w.spill.failed; err != nil && !w.spillLogged {
+		w.spillLogged = true
+		w.s.opts.Log.Debug().Err(err).Msg("cannot spill output; waiting for the output lock instead")
+	}
 }
 
 // writeOut writes the buffer; the caller holds the output lock. A file
@@ -383,6 +429,9 @@ func (w *worker) writeOut() {
 		w.s.out.write(sc.Pipeline().Printer.AppendSeparator(nil))
 	}
 	sc.GroupFirst = false
+	if err := w.spill.writeTo(w.s.out.write); err != nil && w.s.out.werr == nil {
+		w.s.out.werr = err
+	}
 	for i, b := range w.pending {
 		w.s.out.write(b)
 		w.s.spare.put(b)
@@ -395,7 +444,7 @@ func (w *worker) writeOut() {
 
 func (w *worker) endFile() {
 	sc := w.sc
-	if (len(sc.Buf) > 0 || len(w.pending) > 0) && !w.holding {
+	if (len(sc.Buf) > 0 || len(w.pending) > 0 || w.spill.n > 0) && !w.holding {
 		w.s.out.mu.Lock()
 		w.holding = true
 	}
@@ -408,8 +457,15 @@ func (w *worker) endFile() {
 	sc.GroupFirst = false
 }
 
+// file searches one file and writes its output.
 func (w *worker) file(ctx context.Context, j job) {
-	defer w.endFile()
+	w.search(ctx, j)
+	w.endFile()
+}
+
+// search reads j and selects its lines into the worker's buffers; what is
+// left of the output is written by endFile.
+func (w *worker) search(ctx context.Context, j job) {
 	var r io.Reader
 	path, name := j.path, j.path
 	if w.s.opts.TrimDot {
