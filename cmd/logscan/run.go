@@ -206,6 +206,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	}
 	warnPatterns(cfg, log)
 	env := pipeline.Env{Stdout: stdout, Getenv: lookupEnv(environ)}
+	pipeline.GrowPipe(stdout)
 	if cfg.Mode() != config.OneShot {
 		reload := func() (*config.Config, error) {
 			_, next, err := load(args, environ, nil, io.Discard)

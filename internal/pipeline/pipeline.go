@@ -347,3 +347,25 @@ func IsTerminal(w any) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
 }
+
+// PipeSize is what GrowPipe asks for: Linux's default pipe-max-size.
+const PipeSize = 1 << 20
+
+// GrowPipe raises the buffer of w to PipeSize when w is a pipe, and leaves
+// anything else as it is. With the default 64 KiB, each 4 MiB write of
+// dense output woke the reader 64 times: at 1 MiB the 4 GiB tree's
+// -e 2026 into wc -l took 8-13% less wall time, and less system time on
+// both sides. A pipe the system will not grow (over pipe-max-size, or the
+// user's pipe quota) keeps its size: the buffer is a speed-up, not needed.
+func GrowPipe(w any) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return
+	}
+	if n, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0); err == nil && n < PipeSize {
+		_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, PipeSize) // see above: refusal is fine
+	}
+}
