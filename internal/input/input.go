@@ -61,7 +61,10 @@ type Opener struct {
 	pre        Replay
 	dec        decodeReader
 	raw        rawFile
-	first      []byte // firstRead bytes, allocated on first use
+	first      []byte // FirstReadSize bytes, allocated on first use
+	// FirstReadSize is how much of a regular file the first read takes;
+	// 0 means FirstRead.
+	FirstReadSize int
 }
 
 // NewOpener returns an Opener that decompresses .gz and .zst files when
@@ -114,7 +117,7 @@ func (o *Opener) Open(path string) (r io.Reader, compressed bool, closeFn func()
 }
 
 // sniffRegular reads the start of the regular file open in o.raw, in one
-// read of up to firstRead bytes, and recognises its compression from it.
+// read of up to FirstReadSize bytes, and recognises its compression from it.
 // What was read is replayed in front of the rest; when it is the whole file
 // by its size, the rest is not asked for, which saves the read that would
 // return end of file.
@@ -123,7 +126,11 @@ func (o *Opener) sniffRegular(st *syscall.Stat_t, path string) (io.Reader, kind,
 		return nil, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
 	}
 	if o.first == nil {
-		o.first = make([]byte, firstRead)
+		n := o.FirstReadSize
+		if n <= 0 {
+			n = FirstRead
+		}
+		o.first = make([]byte, n)
 	}
 	n, err := o.raw.Read(o.first)
 	if err != nil && !errors.Is(err, io.EOF) {

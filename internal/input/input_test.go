@@ -106,34 +106,42 @@ func TestOpen(t *testing.T) {
 		{"missing", "", nil, true, "", false, os.ErrNotExist, "absent"},
 		// Around the first read: the whole file in it, one byte more than
 		// it, and a compressed stream longer than it.
-		{"first read minus one", "app.log", sized(firstRead - 1), true, string(sized(firstRead - 1)(nil)), false, nil, ""},
-		{"first read exactly", "app.log", sized(firstRead), true, string(sized(firstRead)(nil)), false, nil, ""},
-		{"first read plus one", "app.log", sized(firstRead + 1), true, string(sized(firstRead + 1)(nil)), false, nil, ""},
-		{"gz longer than first read", "app.log.gz", func(t testing.TB) []byte { return gzipped(t, string(sized(3*firstRead)(nil))) }, true, string(sized(3 * firstRead)(nil)), true, nil, ""},
+		{"first read minus one", "app.log", sized(FirstRead - 1), true, string(sized(FirstRead - 1)(nil)), false, nil, ""},
+		{"first read exactly", "app.log", sized(FirstRead), true, string(sized(FirstRead)(nil)), false, nil, ""},
+		{"first read plus one", "app.log", sized(FirstRead + 1), true, string(sized(FirstRead + 1)(nil)), false, nil, ""},
+		{"gz longer than first read", "app.log.gz", func(t testing.TB) []byte { return gzipped(t, string(sized(3*FirstRead)(nil))) }, true, string(sized(3 * FirstRead)(nil)), true, nil, ""},
+		{"short first read minus one", "app.log", sized(ShortFirstRead - 1), true, string(sized(ShortFirstRead - 1)(nil)), false, nil, ""},
+		{"short first read exactly", "app.log", sized(ShortFirstRead), true, string(sized(ShortFirstRead)(nil)), false, nil, ""},
+		{"short first read plus one", "app.log", sized(ShortFirstRead + 1), true, string(sized(ShortFirstRead + 1)(nil)), false, nil, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "absent")
-			if tt.data != nil {
-				path = write(t, dir, tt.file, tt.data(t))
-			}
-			o := NewOpener(tt.decompress)
-			defer o.Close()
-			got, compressed, err := readAll(t, o, path)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), filepath.Join(dir, tt.wantErrText)) {
-					t.Fatalf("error %v, want %v naming %s", err, tt.wantErr, tt.wantErrText)
+	// Every case under both first-read sizes (0 is the default): the
+	// boundaries of each are in the table, and a file may end in either.
+	for _, first := range []int{0, ShortFirstRead} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/first=%d", tt.name, first), func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "absent")
+				if tt.data != nil {
+					path = write(t, dir, tt.file, tt.data(t))
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want || compressed != tt.wantCompressed {
-				t.Fatalf("read %q compressed=%v, want %q compressed=%v", got, compressed, tt.want, tt.wantCompressed)
-			}
-		})
+				o := NewOpener(tt.decompress)
+				o.FirstReadSize = first
+				defer o.Close()
+				got, compressed, err := readAll(t, o, path)
+				if tt.wantErr != nil {
+					if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), filepath.Join(dir, tt.wantErrText)) {
+						t.Fatalf("error %v, want %v naming %s", err, tt.wantErr, tt.wantErrText)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != tt.want || compressed != tt.wantCompressed {
+					t.Fatalf("read %q compressed=%v, want %q compressed=%v", got, compressed, tt.want, tt.wantCompressed)
+				}
+			})
+		}
 	}
 }
 

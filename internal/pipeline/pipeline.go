@@ -95,6 +95,17 @@ type Pipeline struct {
 	lineByLine bool
 }
 
+// LeavesFilesEarly reports whether a file's search usually ends at its
+// first selected lines (-q, -l, -L, -m), so that reading ahead of them is
+// wasted.
+func (p *Pipeline) LeavesFilesEarly() bool {
+	switch p.Mode {
+	case Quiet, FilesWithMatches, FilesWithoutMatch:
+		return true
+	}
+	return p.MaxCount >= 0
+}
+
 // Env is what Compile needs besides the config: where the output goes.
 type Env struct {
 	Stdout io.Writer

@@ -147,3 +147,28 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(m.Run())
 }
+
+func TestLeavesFilesEarly(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags map[string]any
+		want  bool
+	}{
+		{"print", map[string]any{}, false},
+		{"count", map[string]any{"output.count": true}, false},
+		{"invert", map[string]any{"invert": true}, false},
+		{"quiet", map[string]any{"output.quiet": true}, true},
+		{"files-with-matches", map[string]any{"output.files_with_matches": true}, true},
+		{"files-without-match", map[string]any{"output.files_without_match": true}, true},
+		{"max-count 0", map[string]any{"output.max_count": 0}, true},
+		{"max-count 2", map[string]any{"output.max_count": 2}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.flags["match"] = []string{"ERROR"}
+			if got := compile(t, tt.flags).LeavesFilesEarly(); got != tt.want {
+				t.Fatalf("LeavesFilesEarly() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

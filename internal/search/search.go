@@ -354,6 +354,9 @@ func (s *searcher) newWorker() *worker {
 		flushAt = DefaultOutputBuffer
 	}
 	w.opener.Avoid = s.opts.Avoid
+	if s.opts.Pipeline.LeavesFilesEarly() {
+		w.opener.FirstReadSize = input.ShortFirstRead
+	}
 	w.spill.dir = s.opts.SpillDir
 	w.sc = pipeline.NewScanner(s.opts.Pipeline, flushAt, w.flushFull)
 	return w
