@@ -12,7 +12,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 # Static (no cgo, no libc) so that it runs on the distroless static base.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /logscan ./cmd/logscan
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -funcalign=64" -o /logscan ./cmd/logscan
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /logscan /logscan

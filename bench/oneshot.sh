@@ -24,7 +24,7 @@ if [ ! -f "$shared/gencorpus/main.go" ]; then
 	echo "oneshot.sh: no gencorpus in $shared (set SHARED_BENCH)" >&2
 	exit 2
 fi
-CGO_ENABLED=0 go build -trimpath -o bin/logscan ./cmd/logscan # static, as installed: starts ~1 ms sooner
+CGO_ENABLED=0 go build -trimpath -ldflags=-funcalign=64 -o bin/logscan ./cmd/logscan # as installed: static starts ~1 ms sooner; -funcalign, docs/DESIGN.md
 args=(-logscan bin/logscan -size "$size" -rounds "$rounds" -trees "$trees" -gencorpus "$shared")
 if [ "$size" != 1GiB ] && [ -f "$trees/results-1GiB.tsv" ]; then
 	args+=(-baseline "$trees/results-1GiB.tsv")
