@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -175,13 +174,7 @@ func newAlertmanager(t *testing.T, bin string, recv *receiver) *alertmanager {
 
 // freePort is a port nobody listened on a moment ago.
 func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testutil.FreePort(t)
 }
 
 func (am *alertmanager) url() string { return fmt.Sprintf("http://127.0.0.1:%d", am.port) }
