@@ -156,7 +156,7 @@ receivers:
 // notifications go to recv; it is not started.
 func newAlertmanager(t *testing.T, bin string, recv *receiver) *alertmanager {
 	t.Helper()
-	am := &alertmanager{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), recv: recv, logs: &testutil.SyncBuffer{}}
+	am := &alertmanager{t: t, bin: bin, dir: t.TempDir(), port: testutil.FreePort(t), recv: recv, logs: &testutil.SyncBuffer{}}
 	if err := os.WriteFile(filepath.Join(am.dir, "alertmanager.yml"), fmt.Appendf(nil, amConfig, recv.srv.URL), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -170,11 +170,6 @@ func newAlertmanager(t *testing.T, bin string, recv *receiver) *alertmanager {
 		}
 	})
 	return am
-}
-
-// freePort is a port nobody listened on a moment ago.
-func freePort(t *testing.T) int {
-	return testutil.FreePort(t)
 }
 
 func (am *alertmanager) url() string { return fmt.Sprintf("http://127.0.0.1:%d", am.port) }

@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, dir: dir, logs: filepath.Join(dir, "logs"), state: filepath.Join(dir, "state.json"),
 		conf: filepath.Join(dir, "logscan.yaml"), hup: filepath.Join(dir, "hup"),
 		lrConf: filepath.Join(dir, "logrotate.conf"), lrs: filepath.Join(dir, "logrotate.status"),
-		port: freePort(t), start: time.Now()}
+		port: testutil.FreePort(t), start: time.Now()}
 	e.app = filepath.Join(e.logs, "app.log")
 	if err := os.Mkdir(e.logs, 0o755); err != nil {
 		t.Fatal(err)
@@ -66,10 +66,6 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func freePort(t testing.TB) int {
-	return testutil.FreePort(t)
 }
 
 // writeConfig writes logscan's config: follow the logs directory from the

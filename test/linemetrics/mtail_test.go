@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logscan/logscan/internal/testutil"
 )
 
 // mtailProc is a running mtail with its stderr kept.
@@ -51,7 +53,7 @@ func startMtail(t *testing.T, mtail, file string) *mtailProc {
 	if err := os.WriteFile(filepath.Join(progs, "access.mtail"), prog, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := &mtailProc{port: freePort(t), done: make(chan struct{})}
+	m := &mtailProc{port: testutil.FreePort(t), done: make(chan struct{})}
 	m.cmd = exec.Command(mtail, "--progs", progs, "--logs", file, "--address", "127.0.0.1", "--port", strconv.Itoa(m.port),
 		"--emit_prog_label=false", "--logtostderr")
 	m.cmd.Stdout, m.cmd.Stderr = m, m

@@ -7,45 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/logscan/logscan/internal/testutil"
 )
-
-// usedPorts are the ports this process has handed out: a collector that is
-// down for a while keeps its port, and another scenario's freePort must not
-// take it meanwhile.
-var (
-	portsMu   sync.Mutex
-	usedPorts = map[int]bool{}
-)
-
-// freePort returns a port on 127.0.0.1 that was free a moment ago and that
-// no other test of this process has been given.
-func freePort(t *testing.T) int {
-	t.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if !usedPorts[port] {
-			usedPorts[port] = true
-			return port
-		}
-	}
-	t.Fatal("no free port in 100 tries")
-	return 0
-}
 
 // collector is one OpenTelemetry Collector config that a test starts and
 // stops, on the same port and into the same output file each time.
@@ -66,7 +33,7 @@ type collector struct {
 func newCollector(t *testing.T, bin string) *collector {
 	t.Helper()
 	dir := t.TempDir()
-	c := &collector{t: t, bin: bin, port: freePort(t), conf: filepath.Join(dir, "otelcol.yaml"), out: filepath.Join(dir, "out.json"), logs: &testutil.SyncBuffer{}}
+	c := &collector{t: t, bin: bin, port: testutil.FreePort(t), conf: filepath.Join(dir, "otelcol.yaml"), out: filepath.Join(dir, "out.json"), logs: &testutil.SyncBuffer{}}
 	// No batch processor: the receiver answers once the exporter has the
 	// records. append: the default truncates the output at each start.
 	// Internal metrics off: their default reader listens on :8888, which
