@@ -62,8 +62,8 @@ type Opener struct {
 	dec        decodeReader
 	raw        rawFile
 	first      []byte // FirstReadSize bytes, allocated on first use
-	// FirstReadSize is how much of a regular file the first read takes;
-	// 0 means FirstRead.
+	// FirstReadSize is how much of a regular file the first read takes at
+	// most; 0 means FirstRead.
 	FirstReadSize int
 }
 
@@ -81,9 +81,25 @@ func NewOpener(decompress bool) *Opener {
 // names the path, as do errors from Open itself. A FIFO is opened like any
 // file: it blocks until a writer appears, then reads like stdin.
 func (o *Opener) Open(path string) (r io.Reader, compressed bool, closeFn func() error, err error) {
+	r, n, compressed, closeFn, err := o.OpenInto(path, o.firstBuf())
+	if err != nil || n == 0 {
+		return r, compressed, closeFn, err
+	}
+	o.pre = Replay{Prefix: o.first[:n], R: r}
+	return &o.pre, compressed, closeFn, nil
+}
+
+// OpenInto is Open for a caller with a buffer of its own for the content,
+// such as a line splitter: the first read of a plain regular file goes
+// straight into head, which saves copying it from the Opener's buffer. The
+// content is head[:n] followed by what r yields; n is 0 for anything else
+// (a compressed file, a FIFO), whose whole content r yields. head is read
+// into up to FirstReadSize bytes; once OpenInto returns, the Opener holds
+// no reference to it, so the caller may overwrite it while reading r.
+func (o *Opener) OpenInto(path string, head []byte) (r io.Reader, n int, compressed bool, closeFn func() error, err error) {
 	fd, st, f, err := openRaw(path)
 	if err != nil {
-		return nil, false, nil, err // *fs.PathError names the path
+		return nil, 0, false, nil, err // *fs.PathError names the path
 	}
 	var src io.Reader
 	var k kind
@@ -93,54 +109,74 @@ func (o *Opener) Open(path string) (r io.Reader, compressed bool, closeFn func()
 	} else {
 		o.raw = rawFile{fd: fd, path: path}
 		closeFn = o.raw.Close
-		src, k, err = o.sniffRegular(&st, path)
+		src, n, k, err = o.sniffRegular(&st, path, head[:min(len(head), o.firstSize())])
 	}
 	if err != nil {
-		return nil, false, nil, closeAfter(closeFn, err)
+		return nil, 0, false, nil, closeAfter(closeFn, err)
 	}
 	if k == plain {
-		return src, false, closeFn, nil
+		return src, n, false, closeFn, nil
 	}
 	if !o.decompress {
-		return nil, true, nil, closeAfter(closeFn, fmt.Errorf("%s: %w", path, ErrSkipCompressed))
+		return nil, 0, true, nil, closeAfter(closeFn, fmt.Errorf("%s: %w", path, ErrSkipCompressed))
+	}
+	if n > 0 {
+		// The decoder reads the compressed head while the caller writes
+		// decoded bytes into head: it needs a copy of its own.
+		first := o.firstBuf()
+		if &first[0] != &head[0] {
+			copy(first, head[:n])
+		}
+		o.pre = Replay{Prefix: first[:n], R: src}
+		src = &o.pre
 	}
 	dec, err := o.decoder(k, src)
 	if errors.Is(err, io.EOF) {
 		// An empty file named .gz holds no lines; no reason to fail it.
-		return eofReader{}, true, closeFn, nil
+		return eofReader{}, 0, true, closeFn, nil
 	}
 	if err != nil {
-		return nil, true, nil, closeAfter(closeFn, fmt.Errorf("decompress %s: %w", path, err))
+		return nil, 0, true, nil, closeAfter(closeFn, fmt.Errorf("decompress %s: %w", path, err))
 	}
 	o.dec = decodeReader{r: dec, path: path}
-	return &o.dec, true, closeFn, nil
+	return &o.dec, 0, true, closeFn, nil
 }
 
-// sniffRegular reads the start of the regular file open in o.raw, in one
-// read of up to FirstReadSize bytes, and recognises its compression from it.
-// What was read is replayed in front of the rest; when it is the whole file
+// firstSize is how much the first read of a regular file takes.
+func (o *Opener) firstSize() int {
+	if o.FirstReadSize > 0 {
+		return o.FirstReadSize
+	}
+	return FirstRead
+}
+
+// firstBuf returns the Opener's own first-read buffer, allocated on first
+// use.
+func (o *Opener) firstBuf() []byte {
+	if len(o.first) != o.firstSize() {
+		o.first = make([]byte, o.firstSize())
+	}
+	return o.first
+}
+
+// sniffRegular reads the start of the regular file open in o.raw into head,
+// in one read, and recognises its compression from it. It returns the
+// reader of the rest and how much head holds; when that is the whole file
 // by its size, the rest is not asked for, which saves the read that would
 // return end of file.
-func (o *Opener) sniffRegular(st *syscall.Stat_t, path string) (io.Reader, kind, error) {
+func (o *Opener) sniffRegular(st *syscall.Stat_t, path string, head []byte) (io.Reader, int, kind, error) {
 	if o.Avoid != nil && sameFile(st, o.Avoid) {
-		return nil, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
+		return nil, 0, plain, fmt.Errorf("%s: %w", path, ErrIsOutput)
 	}
-	if o.first == nil {
-		n := o.FirstReadSize
-		if n <= 0 {
-			n = FirstRead
-		}
-		o.first = make([]byte, n)
-	}
-	n, err := o.raw.Read(o.first)
+	n, err := o.raw.Read(head)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, plain, err
+		return nil, 0, plain, err
 	}
-	o.pre = Replay{Prefix: o.first[:n], R: &o.raw}
-	if n < len(o.first) && int64(n) == st.Size {
-		o.pre.R = eofReader{}
+	var rest io.Reader = &o.raw
+	if n < len(head) && int64(n) == st.Size {
+		rest = eofReader{}
 	}
-	return &o.pre, kindOf(o.first[:n], path), nil
+	return rest, n, kindOf(head[:n], path), nil
 }
 
 // sniff reads the first bytes of f, a FIFO or device (openRaw keeps regular

@@ -76,6 +76,27 @@ func readAll(t testing.TB, o *Opener, path string) (string, bool, error) {
 	return string(data), compressed, err
 }
 
+// readAllInto is readAll through OpenInto. It overwrites head after the
+// open, as a splitter does with decoded lines, so that a compressed file
+// whose decoder still read the head would decode garbage.
+func readAllInto(t testing.TB, o *Opener, path string) (string, bool, error) {
+	t.Helper()
+	head := make([]byte, FirstRead)
+	r, n, compressed, closeFn, err := o.OpenInto(path, head)
+	if err != nil {
+		return "", compressed, err
+	}
+	got := append([]byte(nil), head[:n]...)
+	for i := range head {
+		head[i] = 0xff
+	}
+	data, err := io.ReadAll(r)
+	if cerr := closeFn(); cerr != nil {
+		t.Fatalf("closing %s: %v", path, cerr)
+	}
+	return string(append(got, data...)), compressed, err
+}
+
 func TestOpen(t *testing.T) {
 	const text = "first line\nsecond line\r\nno newline"
 	tests := []struct {
@@ -115,32 +136,39 @@ func TestOpen(t *testing.T) {
 		{"short first read plus one", "app.log", sized(ShortFirstRead + 1), true, string(sized(ShortFirstRead + 1)(nil)), false, nil, ""},
 	}
 	// Every case under both first-read sizes (0 is the default): the
-	// boundaries of each are in the table, and a file may end in either.
+	// boundaries of each are in the table, and a file may end in either;
+	// and through both Open and OpenInto.
 	for _, first := range []int{0, ShortFirstRead} {
 		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/first=%d", tt.name, first), func(t *testing.T) {
-				dir := t.TempDir()
-				path := filepath.Join(dir, "absent")
-				if tt.data != nil {
-					path = write(t, dir, tt.file, tt.data(t))
-				}
-				o := NewOpener(tt.decompress)
-				o.FirstReadSize = first
-				defer o.Close()
-				got, compressed, err := readAll(t, o, path)
-				if tt.wantErr != nil {
-					if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), filepath.Join(dir, tt.wantErrText)) {
-						t.Fatalf("error %v, want %v naming %s", err, tt.wantErr, tt.wantErrText)
+			for _, into := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/first=%d/into=%v", tt.name, first, into), func(t *testing.T) {
+					dir := t.TempDir()
+					path := filepath.Join(dir, "absent")
+					if tt.data != nil {
+						path = write(t, dir, tt.file, tt.data(t))
 					}
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != tt.want || compressed != tt.wantCompressed {
-					t.Fatalf("read %q compressed=%v, want %q compressed=%v", got, compressed, tt.want, tt.wantCompressed)
-				}
-			})
+					o := NewOpener(tt.decompress)
+					o.FirstReadSize = first
+					defer o.Close()
+					read := readAll
+					if into {
+						read = readAllInto
+					}
+					got, compressed, err := read(t, o, path)
+					if tt.wantErr != nil {
+						if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), filepath.Join(dir, tt.wantErrText)) {
+							t.Fatalf("error %v, want %v naming %s", err, tt.wantErr, tt.wantErrText)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != tt.want || compressed != tt.wantCompressed {
+						t.Fatalf("read %q compressed=%v, want %q compressed=%v", got, compressed, tt.want, tt.wantCompressed)
+					}
+				})
+			}
 		}
 	}
 }

@@ -125,6 +125,21 @@ func (s *Splitter) Reset(r io.Reader) {
 	}
 }
 
+// Head returns the buffer that holds the start of an input: a caller that
+// reads an input's first bytes itself (to sniff its compression) reads them
+// into Head and passes the count to ResetHead, and they are not copied.
+func (s *Splitter) Head() []byte { return s.base }
+
+// ResetHead is Reset for an input whose first n bytes the caller has read
+// into Head()[:n]; r yields the rest.
+func (s *Splitter) ResetHead(r io.Reader, n int) {
+	s.Reset(r)
+	if n < 0 || n > len(s.base) {
+		panic("scan: ResetHead count outside Head")
+	}
+	s.end = n
+}
+
 // Next returns the next block: one or more whole lines, each ending in '\n',
 // except the final line of the input (no '\n' at EOF) or a cut line. The
 // block is valid until the next call. At the end of the input it returns

@@ -119,6 +119,18 @@ func check(t testing.TB, in []byte, bufSize, maxLine int, wrap func(io.Reader) i
 	if s.Err() != nil || !reflect.DeepEqual(fromLines, want) {
 		t.Fatalf("Lines: err %v\n got %+v\nwant %+v", s.Err(), fromLines, want)
 	}
+
+	// The same input with its start read by the caller into Head: all of
+	// Head's worth, and half of it.
+	full := min(len(in), len(s.Head()))
+	for _, n := range []int{full, full / 2} {
+		copy(s.Head(), in[:n])
+		s.ResetHead(wrap(bytes.NewReader(in[n:])), n)
+		got, err := collect(t, s, maxLine)
+		if err != io.EOF || !reflect.DeepEqual(got, want) {
+			t.Fatalf("ResetHead with %d bytes, bufSize=%d maxLine=%d input %q: err %v\n got %+v\nwant %+v", n, bufSize, maxLine, in, err, got, want)
+		}
+	}
 }
 
 var readers = []struct {

@@ -362,6 +362,19 @@ func (s *searcher) newWorker() *worker {
 	return w
 }
 
+// open opens path for search. The first read goes straight into the
+// splitter's buffer, saving a copy of up to 256 KiB per file (6% of the CPU
+// on a tree of 280 KB files), unless a --max-line below 64 KiB made that
+// buffer too small for sniffing, when the Opener's own buffer serves.
+func (w *worker) open(path string) (io.Reader, int, func() error, error) {
+	if head := w.sp.Head(); len(head) >= input.ShortFirstRead {
+		r, n, _, closeFn, err := w.opener.OpenInto(path, head)
+		return r, n, closeFn, err
+	}
+	r, _, closeFn, err := w.opener.Open(path)
+	return r, 0, closeFn, err
+}
+
 func (w *worker) close() {
 	if err := w.opener.Close(); err != nil {
 		w.s.opts.Log.Debug().Err(err).Msg("closing decoders")
@@ -470,6 +483,7 @@ func (w *worker) file(ctx context.Context, j job) {
 // left of the output is written by endFile.
 func (w *worker) search(ctx context.Context, j job) {
 	var r io.Reader
+	head := 0 // bytes of the input already in w.sp.Head()
 	path, name := j.path, j.path
 	if w.s.opts.TrimDot {
 		name = strings.TrimPrefix(name, "./")
@@ -480,7 +494,8 @@ func (w *worker) search(ctx context.Context, j job) {
 			name = "(standard input)"
 		}
 	} else {
-		rc, _, closeFn, err := w.opener.Open(path)
+		rc, n, closeFn, err := w.open(path)
+		head = n
 		if errors.Is(err, input.ErrSkipCompressed) {
 			w.s.c.compressed.Add(1)
 			w.s.opts.Log.Debug().Str("path", path).Msg("compressed file skipped (--no-decompress)")
@@ -505,7 +520,7 @@ func (w *worker) search(ctx context.Context, j job) {
 	}
 	sc := w.sc
 	sc.Begin(name, "", 1, j.named)
-	w.sp.Reset(r)
+	w.sp.ResetHead(r, head)
 	w.s.c.files.Add(1)
 	for ctx.Err() == nil {
 		block, err := w.sp.Next()
