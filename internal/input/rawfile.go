@@ -29,13 +29,20 @@ const ShortFirstRead = 64 << 10
 // regular file) and sets a finalizer; on a tree of 40,000 small files those
 // were a third of the system calls of the search.
 type rawFile struct {
-	fd   int
-	path string
+	fd      int
+	path    string
+	noCache bool // readCached is refused for this file
 }
 
 func (f *rawFile) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if n, ok := f.readCached(b); ok {
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
 	}
 	for {
 		n, err := syscall.Read(f.fd, b)
