@@ -104,6 +104,7 @@ func TestCLIGolden(t *testing.T) {
 		{"exclude-dir", []string{"-j1", "ROOT", "-e", "ERROR", "--exclude-dir", "nginx", "--exclude", "*.gz"}},
 		{"path-glob", []string{"-j1", "ROOT", "-e", "ERROR", "--include", "app/**/*.log"}},
 		{"no-decompress", []string{"-j1", "--no-decompress", "ROOT", "-e", "rotated"}},
+		{"search-zip", []string{"-j1", "--search-zip", "ROOT", "-e", "rotated"}},
 		{"color", []string{"-j1", "--color=always", "-n", "ROOT/syslog", "ROOT/ctx.log", "-e", "ERROR"}},
 		{"no-match", []string{"-j1", "ROOT", "-e", "NOTHING-MATCHES-THIS"}},
 		{"quiet", []string{"-q", "ROOT", "-e", "ERROR"}},
@@ -159,6 +160,8 @@ func TestCLIErrors(t *testing.T) {
 		{"no pattern at all", []string{}, 2, []string{"no pattern", "-e ''"}, ""},
 		{"refused -P", []string{"-P", "x", root}, 2, []string{"-P (--perl-regexp) is not supported", "RE2"}, ""},
 		{"refused -R", []string{"-R", "x", root}, 2, []string{"-R (--dereference-recursive)", "symlink"}, ""},
+		{"refused -z", []string{"-z", "x", root}, 2, []string{"-z (--null-data) is not supported", "--search-zip"}, ""},
+		{"search-zip against no-decompress", []string{"--search-zip", "--no-decompress", "x", root}, 2, []string{"--search-zip and --no-decompress"}, ""},
 		{"mistyped flag", []string{"--colr", "x", root}, 2, []string{"unknown flag --colr", "did you mean --color?"}, ""},
 		{"unknown short flag", []string{"-K", "x", root}, 2, []string{"unknown flag -K"}, ""},
 		{"missing pattern file", []string{"-f", unreadable, root}, 2, []string{"flag --file " + unreadable}, ""},
@@ -227,6 +230,7 @@ func TestUsageErrorsGolden(t *testing.T) {
 		{"perl-regexp", []string{"-P", "x", "ROOT"}},
 		{"dereference-recursive", []string{"-R", "x", "ROOT"}},
 		{"basic-regexp", []string{"-G", "x", "ROOT"}},
+		{"null-data", []string{"-z", "x", "ROOT"}},
 		{"mistyped-flag", []string{"--colr", "x", "ROOT"}},
 		{"unknown-short-flag", []string{"-nK", "x", "ROOT"}},
 		{"count-in-follow-mode", []string{"--follow", "-c", "x", "ROOT"}},
@@ -275,4 +279,34 @@ func goldenFile(t *testing.T, path, got string) string {
 		t.Fatal(err)
 	}
 	return string(want)
+}
+
+// TestSearchZipOverridesConfig: decompress: false from the config or the
+// environment skips the rotation, and --search-zip, a flag, wins over both.
+func TestSearchZipOverridesConfig(t *testing.T) {
+	root := makeTree(t)
+	cfg := filepath.Join(t.TempDir(), "logscan.yaml")
+	if err := os.WriteFile(cfg, []byte("decompress: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const rotated = "old ERROR rotated away"
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want bool // the rotated line is printed
+	}{
+		{"config off", nil, []string{"--config", cfg}, false},
+		{"config off, flag on", nil, []string{"--config", cfg, "--search-zip"}, true},
+		{"env off", []string{"LOGSCAN_DECOMPRESS=false"}, nil, false},
+		{"env off, flag on", []string{"LOGSCAN_DECOMPRESS=false"}, []string{"--search-zip"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLIEnv(t, tt.env, "", append(tt.args, "-j1", "-e", "rotated", root)...)
+			if got := strings.Contains(r.stdout, rotated); got != tt.want || r.code > 1 {
+				t.Fatalf("exit %d, rotated line printed %v, want %v; stdout %q stderr %q", r.code, got, tt.want, r.stdout, r.stderr)
+			}
+		})
+	}
 }

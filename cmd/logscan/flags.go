@@ -129,6 +129,7 @@ func newCLI(stderr io.Writer) *cli {
 	fs.Bool("stats", false, "print files, bytes, lines, matches and elapsed time on stderr")
 	fs.IntP("jobs", "j", 0, "scan `N` files at once (default: number of CPUs; one-shot runs only)")
 	fs.Bool("no-decompress", false, "skip .gz and .zst files instead of decompressing them")
+	fs.Bool("search-zip", false, "decompress .gz and .zst files (the default; ripgrep's flag, undoes decompress: false in the config)")
 	fs.String("max-line", config.FormatSize(scan.DefaultMaxLine), "cut lines longer than `SIZE` (the cut is counted and logged)")
 	fs.Bool("follow", false, "after the walk, follow new lines and new files (no short form: -f is grep's --file)")
 	fs.String("start-at", "", "where to start files the state does not know: `WHERE` is end or beginning (default: end when following, beginning for a run with --state-file)")
@@ -159,6 +160,9 @@ func (c *cli) grepCompat() {
 		"dereference-recursive": {"R", "logscan never follows a symlink below a root; use -r (the default)"},
 		"perl-regexp":           {"P", "patterns are RE2 (Go regexp), which has no backreferences or lookaround"},
 		"basic-regexp":          {"G", "patterns are RE2, like grep -E (write a|b, not a\\|b)"},
+		// grep's -z and ripgrep's -z mean different things; neither
+		// silently.
+		"null-data": {"z", "lines end in a newline, not NUL; ripgrep's -z (--search-zip) is the default here: .gz and .zst files are decompressed unless --no-decompress"},
 	}
 	for name, r := range refuse {
 		fs.VarPF(refusedFlag{c, name, r.short, r.why}, name, r.short, "refused: "+r.why).NoOptDefVal = "true"
@@ -252,6 +256,13 @@ func (c *cli) flagLayer(args []string) (map[string]any, map[string]string, error
 		nd, _ := c.fs.GetBool("no-decompress")
 		m["decompress"] = !nd
 		of["decompress"] = "no-decompress"
+	}
+	if z, _ := c.fs.GetBool("search-zip"); z {
+		if nd, _ := c.fs.GetBool("no-decompress"); nd {
+			return nil, nil, fmt.Errorf("flags --search-zip and --no-decompress contradict each other")
+		}
+		m["decompress"] = true
+		of["decompress"] = "search-zip"
 	}
 	if j, _ := c.fs.GetBool("json"); j {
 		m["output.format"] = "json"

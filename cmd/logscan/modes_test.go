@@ -90,6 +90,7 @@ var modeCases = []modeCase{
 	{args: []string{"-e", ""}},
 	{args: []string{"-s", "-e", "ERROR"}},
 	{args: []string{"--no-decompress", "-e", "ERROR"}},
+	{args: []string{"--search-zip", "-e", "ERROR"}},
 	{args: []string{"-e", "ERROR", "-q"}},
 	{args: []string{"-n", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--line-number"},
 	{args: []string{"-n", "-v", "-e", "ERROR"}, refused: []string{"follow"}, flag: "--line-number"},
