@@ -95,14 +95,23 @@ type ctxLine struct {
 // it is fuller than that after a line, flush is called to write it out.
 func NewScanner(p *Pipeline, flushAt int, flush func(s *Scanner)) *Scanner {
 	s := &Scanner{p: p, flushAt: flushAt, flush: flush}
-	// Allocated at full size once: growing it by append would leave the
-	// outgrown copies to the GC and raise the peak RSS; untouched pages of a
-	// fresh allocation are not resident, so a file with little output costs
-	// little.
-	s.Buf = make([]byte, 0, flushAt+64<<10)
+	// Small at first, then full size at once (maybeFlush): growing by
+	// append would leave each outgrown copy to the GC and raise the peak
+	// RSS. Not full size from the start: two 4 MiB buffers took the heap of
+	// a short search past the collector's 4 MB first goal, and the
+	// collection cost 9-13% of a 10-40 ms -l or sparse search.
+	s.Buf = make([]byte, 0, min(initialBuf, s.fullCap()))
 	s.setPipeline(p)
 	return s
 }
+
+// initialBuf is the output buffer until a search prints more than half of
+// it: -l, -q, -c and sparse matches never do.
+const initialBuf = 64 << 10
+
+// fullCap is the output buffer's capacity once grown: flushAt, and 64 KiB
+// for the line that takes it past flushAt.
+func (s *Scanner) fullCap() int { return s.flushAt + 64<<10 }
 
 // Pipeline returns the pipeline the Scanner runs.
 func (s *Scanner) Pipeline() *Pipeline { return s.p }
@@ -449,33 +458,36 @@ const plainChunk = 32 << 10
 // fill a Record and format it.
 func (s *Scanner) plainSpan(span []byte) {
 	var n int64
-	if len(s.plain) == 0 {
-		n = int64(bytes.Count(span, nl))
-		s.Buf = append(s.Buf, span...)
-		if span[len(span)-1] != '\n' {
-			s.Buf = append(s.Buf, '\n')
-			n++
-		}
-	} else {
-		// In pieces that end at a newline, so that the output is flushed
-		// as it fills.
-		for len(span) > 0 {
-			cut := min(len(span), plainChunk)
-			if cut < len(span) {
-				if i := bytes.LastIndexByte(span[:cut], '\n'); i >= 0 {
-					cut = i + 1
-				} else if i := bytes.IndexByte(span[cut:], '\n'); i >= 0 {
-					cut += i + 1
-				} else {
-					cut = len(span)
-				}
+	last := span[len(span)-1]
+	// In pieces that end at a newline, so that the output is flushed as it
+	// fills and a piece fits in the 64 KiB the buffer has beyond flushAt:
+	// a whole block appended at once outgrew the buffer, and append made a
+	// larger copy of it.
+	for len(span) > 0 {
+		cut := min(len(span), plainChunk)
+		if cut < len(span) {
+			if i := bytes.LastIndexByte(span[:cut], '\n'); i >= 0 {
+				cut = i + 1
+			} else if i := bytes.IndexByte(span[cut:], '\n'); i >= 0 {
+				cut += i + 1
+			} else {
+				cut = len(span)
 			}
+		}
+		if len(s.plain) == 0 {
+			n += int64(bytes.Count(span[:cut], nl))
+			s.Buf = append(s.Buf, span[:cut]...)
+		} else {
 			var m int
 			s.Buf, m = scan.AppendPrefixed(s.Buf, s.plain, span[:cut])
 			n += int64(m)
-			span = span[cut:]
-			s.maybeFlush()
 		}
+		span = span[cut:]
+		s.maybeFlush()
+	}
+	if len(s.plain) == 0 && last != '\n' {
+		s.Buf = append(s.Buf, '\n')
+		n++
 	}
 	s.printed = true
 	s.maybeFlush()
@@ -559,6 +571,10 @@ func (s *Scanner) observe(text []byte, rec *fields.Record, rule int) {
 func (s *Scanner) maybeFlush() {
 	if len(s.Buf) >= s.flushAt && s.flush != nil {
 		s.flush(s)
+		return
+	}
+	if c := s.fullCap(); cap(s.Buf) < c && len(s.Buf) > initialBuf/2 {
+		s.Buf = append(make([]byte, 0, c), s.Buf...)
 	}
 }
 

@@ -172,3 +172,42 @@ func TestLeavesFilesEarly(t *testing.T) {
 		})
 	}
 }
+
+// TestScannerBufferGrowsOnce: a search that prints little keeps the small
+// first buffer, and one that prints a lot gets the full-size buffer in one
+// step, so that every flush sees it, not a copy grown by doubling.
+func TestScannerBufferGrowsOnce(t *testing.T) {
+	const flushAt = 1 << 20
+	dense := bytes.Repeat([]byte("2026-12-02 GET /api 200\n"), 200000) // ~4.8 MB, every line selected
+	tests := []struct {
+		name     string
+		flags    map[string]any
+		wantCap  int // the buffer's capacity after the file
+		wantFull bool
+	}{
+		{"sparse", map[string]any{"match": []string{"nothing here"}}, initialBuf, false},
+		{"count", map[string]any{"match": []string{"GET"}, "output.count": true}, initialBuf, false},
+		{"dense", map[string]any{"match": []string{"GET"}}, flushAt + 64<<10, true},
+		{"dense with names", map[string]any{"match": []string{"GET"}, "output.with_filename": "always"}, flushAt + 64<<10, true},
+		{"invert", map[string]any{"match": []string{"nothing here"}, "invert": true}, flushAt + 64<<10, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flushes := 0
+			s := NewScanner(compile(t, tt.flags), flushAt, func(s *Scanner) {
+				flushes++
+				if c := cap(s.Buf); c != flushAt+64<<10 {
+					t.Fatalf("flush %d saw a buffer of capacity %d, want %d", flushes, c, flushAt+64<<10)
+				}
+				s.Buf = s.Buf[:0]
+			})
+			scanAll(s, "app.log", dense, 256<<10)
+			if c := cap(s.Buf); c != tt.wantCap {
+				t.Errorf("capacity %d after the file, want %d", c, tt.wantCap)
+			}
+			if tt.wantFull != (flushes > 0) {
+				t.Errorf("%d flushes, want some: %v", flushes, tt.wantFull)
+			}
+		})
+	}
+}
