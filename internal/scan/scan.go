@@ -155,8 +155,12 @@ func (s *Splitter) Next() ([]byte, error) {
 		}
 		if !s.skipping {
 			data := s.buf[s.start:s.end]
-			if i := bytes.LastIndexByte(data[s.scanned:], '\n'); i >= 0 {
-				return s.take(s.scanned + i + 1), nil
+			// IndexByte first: LastIndexByte tests a byte at a time,
+			// which over a line of megabytes with no '\n' was 7.7% of a
+			// search of gencorpus's tree; IndexByte is vectorised, and
+			// where lines are short both stop within a line.
+			if rest := data[s.scanned:]; bytes.IndexByte(rest, '\n') >= 0 {
+				return s.take(s.scanned + bytes.LastIndexByte(rest, '\n') + 1), nil
 			}
 			s.scanned = len(data)
 			if len(data) > s.maxLine {
