@@ -391,6 +391,9 @@ func (l *loop) handle(ev fsnotify.Event) {
 	if l.f.hooks.dropEvents.Load() {
 		return
 	}
+	if n := l.f.hooks.dropName.Load(); n != nil && *n == ev.Name {
+		return
+	}
 	name := ev.Name
 	if ev.Op == fsnotify.Write {
 		if t := l.byPath[name]; t != nil {

@@ -144,3 +144,34 @@ func TestKeyReappearsWithoutDescriptor(t *testing.T) {
 		})
 	}
 }
+
+// TestRenameSeenAfterATick: a file with no descriptor open (idle) is
+// renamed, and the loop learns of its old name's new file, then ticks,
+// before any event of the new name (a busy machine delays inotify's queue;
+// here the new name's events are dropped until after the ticks). The tick
+// must not forget the renamed file, or it is found later as a new one and
+// read again from its start.
+func TestRenameSeenAfterATick(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	writeFile(t, log, "")
+	h := start(t, Config{Roots: []string{dir}, IdleClose: 1}, nil)
+	testutil.AppendFile(t, log, "one\n")
+	h.sync()
+	h.tickSync()
+	h.tickSync()
+	if n := h.lastOpen; n != 0 {
+		t.Fatalf("%d descriptors open after idle ticks, want 0", n)
+	}
+	rotated := log + ".1"
+	h.f.hooks.dropName.Store(&rotated)
+	mustRename(t, log, rotated)
+	writeFile(t, log, "new\n") // app.log's events: the old file is detached
+	h.sync()
+	h.tickSync()
+	h.tickSync()
+	h.f.hooks.dropName.Store(nil)
+	testutil.AppendFile(t, rotated, "two\n") // the renamed file's first event
+	h.sync()
+	wantLines(t, h.rec.lines(), linesOf("one\n", "new\n", "two\n"))
+}

@@ -112,7 +112,9 @@ func (l *loop) tickFiles() (lag, deleted int64) {
 				l.closeFile(t)
 			}
 		case t.naming == detached:
-			l.forgetAcked(t)
+			if !l.foundRenamed(t) {
+				l.forgetAcked(t)
+			}
 			continue
 		case t.openFailed:
 			l.markDirty(t)

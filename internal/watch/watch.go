@@ -376,6 +376,7 @@ type hooks struct {
 	addWatch   func(path string) error                        // replaces fsnotify's Add
 	save       func(path string, st *state.State) error       // replaces state.Save
 	dropEvents atomic.Bool                                    // discard fsnotify events (to test rescans)
+	dropName   atomic.Pointer[string]                         // discard fsnotify events of this path (to delay one name's events)
 	statted    func(path string)                              // called in read after the fstat, before the head and data are read
 	afterTick  func()                                         // called after each tick and the drain after it
 	now        func() time.Time                               // replaces time.Now for the copy decision's wait
