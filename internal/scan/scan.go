@@ -133,10 +133,10 @@ func (s *Splitter) Head() []byte { return s.base }
 // ResetHead is Reset for an input whose first n bytes the caller has read
 // into Head()[:n]; r yields the rest.
 func (s *Splitter) ResetHead(r io.Reader, n int) {
-	s.Reset(r)
 	if n < 0 || n > len(s.base) {
 		panic("scan: ResetHead count outside Head")
 	}
+	s.Reset(r)
 	s.end = n
 }
 
