@@ -346,6 +346,7 @@ func exitStatus(quiet bool, matches, errs int64, interrupted bool) int {
 // exit status.
 func runDaemon(ctx context.Context, cfg *config.Config, env pipeline.Env, reload func() (*config.Config, error), log zerolog.Logger, stdout, stderr io.Writer) int {
 	follow := cfg.Mode() == config.Follow
+	awaitSignals(ctx)
 	var hup chan os.Signal
 	if follow {
 		if os.Getenv("GOMAXPROCS") == "" {
