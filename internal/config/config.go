@@ -231,50 +231,51 @@ type Sources struct {
 
 // Load builds and validates a Config from the layers.
 func Load(src Sources) (*Config, error) {
-	k := koanf.New(".")
-	if err := k.Load(ownedMap{Defaults(), "."}, nil); err != nil {
-		return nil, fmt.Errorf("defaults: %w", err)
-	}
 	given := map[string]bool{}
-	note := func(l *koanf.Koanf) {
-		for key := range l.All() {
-			given[key] = true
-		}
-	}
+	var fk *koanf.Koanf
 	if src.File != "" {
-		fk := koanf.New(".")
+		fk = koanf.New(".")
 		if err := fk.Load(file.Provider(src.File), yaml.Parser()); err != nil {
 			return nil, &Error{Where: "config file " + src.File, Msg: cleanErr(err)}
 		}
 		if err := checkKnown(fk, "config key "); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", src.File, err)
 		}
-		if err := k.Merge(fk); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", src.File, err)
+		for key := range fk.All() {
+			given[key] = true
 		}
-		note(fk)
 	}
 	var warnings []string
 	em, err := envLayer(src.Environ, &warnings)
 	if err != nil {
 		return nil, err
 	}
-	// The environment and the flags are loaded straight into k: a koanf
-	// of their own, merged, would be copied by reflection once more.
-	for _, l := range []struct {
-		what string
-		m    map[string]any
-	}{{"environment", em}, {"flags", src.Flags}} {
-		if len(l.m) == 0 {
-			continue
-		}
-		if err := k.Load(ownedMap{l.m, "."}, nil); err != nil {
-			return nil, fmt.Errorf("%s: %w", l.what, err)
-		}
-		flat, _ := maps.Flatten(l.m, nil, ".")
+	for _, m := range []map[string]any{em, src.Flags} {
+		flat, _ := maps.Flatten(m, nil, ".")
 		for key := range flat {
 			given[key] = true
 		}
+	}
+	// The layers, each over the one before: the defaults, the file, the
+	// environment, the flags. All but the file are flat maps of this
+	// package's own, so those that are next to each other are overlaid
+	// into one koanf Load: each Load flattens the whole config again, and
+	// three of them were a sixth of a short grep run's configuration load.
+	k := koanf.New(".")
+	layer := Defaults()
+	if fk != nil {
+		if err := k.Load(ownedMap{layer, "."}, nil); err != nil {
+			return nil, fmt.Errorf("defaults: %w", err)
+		}
+		if err := k.Merge(fk); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", src.File, err)
+		}
+		layer = map[string]any{}
+	}
+	overlay(layer, em)
+	overlay(layer, src.Flags)
+	if err := k.Load(ownedMap{layer, "."}, nil); err != nil {
+		return nil, fmt.Errorf("environment and flags: %w", err)
 	}
 	c, err := decode(k, src)
 	if err != nil {
@@ -302,6 +303,21 @@ func Load(src Sources) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// overlay sets each of src's flat keys in dst, as koanf's merge of the
+// two layers would: a map over a map is merged into it, key by key, and
+// any other value replaces what dst had.
+func overlay(dst, src map[string]any) {
+	for key, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[key].(map[string]any); ok {
+				maps.Merge(sm, dm)
+				continue
+			}
+		}
+		dst[key] = v
+	}
 }
 
 func cleanErr(err error) string {

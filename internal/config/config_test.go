@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,4 +192,52 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("nil config without error")
 		}
 	})
+}
+
+// TestLayersWithoutFile: with no file the defaults, the environment and
+// the flags are overlaid into one koanf Load; later layers still win, and
+// what each layer set is still known as given.
+func TestLayersWithoutFile(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   []string
+		flags map[string]any
+		roots []string
+		poll  time.Duration
+		save  bool // save_interval given
+	}{
+		{"defaults", nil, nil, nil, 0, false},
+		{"env over defaults", []string{"LOGSCAN_ROOTS=/a,/b", "LOGSCAN_POLL_INTERVAL=5s"}, nil, []string{"/a", "/b"}, 5 * time.Second, false},
+		{"flags over env", []string{"LOGSCAN_ROOTS=/a", "LOGSCAN_POLL_INTERVAL=5s"}, map[string]any{"roots": []string{"/c"}}, []string{"/c"}, 5 * time.Second, false},
+		{"env given", []string{"LOGSCAN_SAVE_INTERVAL=3s"}, nil, nil, 0, true},
+		{"flag given", nil, map[string]any{"save_interval": "3s"}, nil, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(Sources{Environ: tt.env, Flags: tt.flags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(c.Roots, "|") != strings.Join(tt.roots, "|") || c.PollInterval != tt.poll || c.given["save_interval"] != tt.save {
+				t.Errorf("got roots=%q poll=%v save_interval given=%v", c.Roots, c.PollInterval, c.given["save_interval"])
+			}
+			if c.OutputFormat != "text" || c.Output.Label != "(standard input)" {
+				t.Errorf("defaults lost: output.format %q, output.label %q", c.OutputFormat, c.Output.Label)
+			}
+		})
+	}
+}
+
+func TestOverlay(t *testing.T) {
+	dst := map[string]any{"a": 1, "m": map[string]any{"x": "1", "y": "2"}, "s": []string{"d"}}
+	overlay(dst, map[string]any{"a": 2, "m": map[string]any{"y": "3", "z": "4"}, "s": []string{"e"}, "n": "new"})
+	want := map[string]any{"a": 2, "m": map[string]any{"x": "1", "y": "3", "z": "4"}, "s": []string{"e"}, "n": "new"}
+	if fmt.Sprint(dst) != fmt.Sprint(want) {
+		t.Errorf("overlay: got %v, want %v (a map over a map merges, anything else replaces)", dst, want)
+	}
+	dst = map[string]any{"m": map[string]any{"x": "1"}}
+	overlay(dst, map[string]any{"m": "scalar"})
+	if dst["m"] != "scalar" {
+		t.Errorf("a scalar over a map: got %v", dst["m"])
+	}
 }

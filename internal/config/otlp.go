@@ -105,7 +105,8 @@ func (d *decoder) otlp() OTLP {
 		ServiceName: d.str("otlp.service_name"),
 		HostName:    d.str("otlp.host_name"),
 	}
-	defaults := Defaults()
+	defaults := map[string]any{} // otlp's only: Defaults() builds every layer's
+	otlpDefaults(defaults)
 	for key := range otlpKeys {
 		if strings.HasPrefix(key, "otlp.") && key != "otlp.endpoint" && key != "otlp.headers" && d.k.Exists(key) &&
 			normal(key, d.k.Get(key)) != normal(key, defaults[key]) {
