@@ -259,8 +259,8 @@ func Load(src Sources) (*Config, error) {
 	// The layers, each over the one before: the defaults, the file, the
 	// environment, the flags. All but the file are flat maps of this
 	// package's own, so those that are next to each other are overlaid
-	// into one koanf Load: each Load flattens the whole config again, and
-	// three of them were a sixth of a short grep run's configuration load.
+	// into one koanf Load: each Load flattens the whole config again and
+	// rebuilds its key map.
 	k := koanf.New(".")
 	layer := Defaults()
 	if fk != nil {
