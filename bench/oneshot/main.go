@@ -98,8 +98,8 @@ func run(o options) int {
 	if limit == 0 {
 		limit = max(10*time.Second, time.Duration(float64(60*time.Second)*float64(plan.Size)/(1<<30)))
 	}
-	fmt.Printf("One-shot speed matrix, %s, scale %s, %d cells, median of %d interleaved rounds, trees seed %d\n\n",
-		time.Now().UTC().Format("2006-01-02"), o.sizeStr, len(cells), o.rounds, o.seed)
+	fmt.Printf("One-shot speed matrix, %s, scale %s, %d cells, median of %d interleaved rounds (at least %d where logscan, rg and ugrep all end within %v), trees seed %d\n\n",
+		time.Now().UTC().Format("2006-01-02"), o.sizeStr, len(cells), o.rounds, matrix.ShortRounds, matrix.ShortCell, o.seed)
 	fmt.Print(matrix.Machine(o.logscan))
 	order := treeOrder(cells)
 	fmt.Println("densities (rg -c):")
