@@ -145,16 +145,15 @@ type Result struct {
 	RSSFloor int64                   // the largest Sample.Floor under logscan's runs
 	Count    [NumTools]int64
 	Exit     [NumTools]int
-	Rounds   int      // rounds run: more than asked for a short cell (ShortCell)
 	Errs     []string // failed runs and counts that changed between rounds
 }
 
 // A cell whose logscan, rg and ugrep runs all end within ShortCell after
-// the rounds asked for gets ShortRounds in all. A run of a few milliseconds is mostly process
-// start-up, and one spell of the VM's latency moved such a cell's median of
-// three or five rounds by 30-70% (large -l -e 2026 at 4 GiB: 1.27x, then
-// 1.71x in two runs of the same binary); 21 rounds of it take about a
-// second.
+// the rounds asked for gets ShortRounds in all. A run of a few
+// milliseconds is mostly process start-up, and one spell of the VM's
+// latency moved such a cell's median of three or five rounds by 30-70%
+// (large -l -e 2026 at 4 GiB: 1.27x, then 1.71x in two runs of the same
+// binary); 21 rounds of it take about a second.
 const (
 	ShortCell   = 50 * time.Millisecond
 	ShortRounds = 21
@@ -170,7 +169,6 @@ func Run(c Cell, t Tree, logscan string, rounds int, limit time.Duration) Result
 	res := Result{Cell: c}
 	var walls [NumTools][]time.Duration
 	for round := 0; round < rounds || (round < ShortRounds && short(walls)); round++ {
-		res.Rounds = round + 1
 		for k := range NumTools {
 			tool := (round + k) % NumTools
 			argv := Argv(tool, logscan, c, t)
